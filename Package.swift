@@ -1,0 +1,115 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "incident-orchestrator",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "orchestrator-server", targets: ["orchestrator-server"]),
+        .executable(name: "orchestrator", targets: ["orchestrator"]),
+        .library(name: "OrchestratorProtocol", targets: ["OrchestratorProtocol"]),
+        .library(name: "OrchestratorClient", targets: ["OrchestratorClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // The wire protocol: frames, messages, events, commands, error codes. Knows nothing of NIO.
+        .target(name: "OrchestratorProtocol"),
+        // Persistence: the store protocol and its SQLite implementation (GRDB).
+        .target(
+            name: "OrchestratorStore",
+            dependencies: [
+                "OrchestratorProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // Executions, task queues, timers, sticky routing, group commit. Knows nothing of sockets.
+        .target(
+            name: "OrchestratorEngine",
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        // NIO channel handlers shared by the server and the client: framing, addresses.
+        .target(
+            name: "OrchestratorTransport",
+            dependencies: [
+                "OrchestratorProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ]
+        ),
+        // Listeners, connections, handshake, the server service.
+        .target(
+            name: "OrchestratorServer",
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorEngine",
+                "OrchestratorStore",
+                "OrchestratorTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The async client used by CLIs, workers and tests.
+        .target(
+            name: "OrchestratorClient",
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // What the executables share: address/output options, log setup, error printing.
+        .target(
+            name: "OrchestratorCLISupport",
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "orchestrator-server",
+            dependencies: [
+                "OrchestratorServer",
+                "OrchestratorCLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "orchestrator",
+            dependencies: [
+                "OrchestratorClient",
+                "OrchestratorCLISupport",
+                "OrchestratorProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "OrchestratorProtocolTests",
+            dependencies: ["OrchestratorProtocol"],
+            resources: [.copy("Vectors")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

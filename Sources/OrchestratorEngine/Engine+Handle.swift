@@ -1,0 +1,153 @@
+import OrchestratorProtocol
+import OrchestratorStore
+
+extension Engine {
+    /// Serves one request from a connection that completed its handshake.
+    ///
+    /// Mutating operations return after their writes are committed. Long polls (tasks, history,
+    /// results, queries) return when there is something to return or their time is up. Reads of
+    /// committed history and of the visibility index run outside the engine's actor.
+    public nonisolated func handle(_ request: Request, from connection: any EngineConnection) async -> Result<
+        Response, OrchestratorError
+    > {
+        do throws(OrchestratorError) {
+            return .success(try await serve(request, from: connection))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private nonisolated func serve(_ request: Request, from connection: any EngineConnection) async throws(OrchestratorError)
+        -> Response
+    {
+        switch request {
+        case .hello:
+            throw .invalidArgument("hello is only valid as the first request of a connection")
+        case .ping:
+            return .ping(Empty())
+        case .startWorkflow(let body):
+            return .startWorkflow(try await startWorkflow(body))
+        case .signalWithStartWorkflow(let body):
+            return .signalWithStartWorkflow(
+                try await startWorkflow(body.start, signal: (body.signalName, body.signalInput)))
+        case .signalWorkflow(let body):
+            return .signalWorkflow(try await signalWorkflow(body))
+        case .queryWorkflow(let body):
+            return .queryWorkflow(try await queryWorkflow(body, origin: connection.connectionId))
+        case .describeWorkflow(let body):
+            return .describeWorkflow(try await describeWorkflow(body))
+        case .getWorkflowHistory(let body):
+            let range = try await historyRange(body, origin: connection.connectionId)
+            let after = max(0, body.afterEventId ?? 0)
+            let pageSize = min(max(body.maximumPageSize ?? 1000, 1), 10_000)
+            let events: [HistoryEvent]
+            do {
+                events = try store.events(
+                    runSeq: range.runSeq, afterEventId: after, throughEventId: range.committedThrough, limit: pageSize)
+            } catch {
+                throw .internal("reading history failed: \(error)")
+            }
+            let hasMore = (events.last?.eventId ?? range.committedThrough) < range.committedThrough
+            return .getWorkflowHistory(
+                GetWorkflowHistoryResponse(runId: range.runId, events: events, hasMore: hasMore, closed: range.closed && !hasMore))
+        case .awaitWorkflowResult(let body):
+            var current = body
+            while true {
+                let row = try await awaitWorkflowResult(current, origin: connection.connectionId)
+                let (response, next) = try result(of: row, followRuns: body.followRuns ?? true)
+                guard let next else { return .awaitWorkflowResult(response) }
+                current.runId = next
+            }
+        case .listWorkflows(let body):
+            return .listWorkflows(try list(body))
+        case .requestCancelWorkflow(let body):
+            return .requestCancelWorkflow(try await requestCancelWorkflow(body))
+        case .terminateWorkflow(let body):
+            return .terminateWorkflow(try await terminateWorkflow(body))
+        case .pollWorkflowTask(let body):
+            guard let delivery = try await withConnection(connection, { engine, state throws(OrchestratorError) in
+                try await engine.pollWorkflowTask(body, connection: state)
+            }) else {
+                return .pollWorkflowTask(PollWorkflowTaskResponse(task: nil))
+            }
+            do {
+                return .pollWorkflowTask(PollWorkflowTaskResponse(task: try completeDelivery(delivery)))
+            } catch {
+                throw .internal("reading history for a workflow task failed: \(error)")
+            }
+        case .completeWorkflowTask(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.completeWorkflowTask(body, connection: state)
+            }
+            return .completeWorkflowTask(Empty())
+        case .failWorkflowTask(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.failWorkflowTask(body, connection: state)
+            }
+            return .failWorkflowTask(Empty())
+        case .pollActivityTask(let body):
+            let task = try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.pollActivityTask(body, connection: state)
+            }
+            return .pollActivityTask(PollActivityTaskResponse(task: task))
+        case .completeActivityTask(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.completeActivityTask(body, connection: state)
+            }
+            return .completeActivityTask(Empty())
+        case .failActivityTask(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.failActivityTask(body, connection: state)
+            }
+            return .failActivityTask(Empty())
+        case .cancelActivityTask(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try await engine.cancelActivityTask(body, connection: state)
+            }
+            return .cancelActivityTask(Empty())
+        case .heartbeatActivityTask(let body):
+            return .heartbeatActivityTask(try await heartbeatActivityTask(body))
+        case .respondQuery(let body):
+            try await withConnection(connection) { engine, state throws(OrchestratorError) in
+                try engine.respondQuery(body, connection: state)
+            }
+            return .respondQuery(Empty())
+        }
+    }
+
+    /// Runs `body` on the actor with the connection's state, or fails if the connection is unknown.
+    private func withConnection<T: Sendable>(
+        _ connection: any EngineConnection,
+        _ body: @Sendable (isolated Engine, ConnectionState) async throws(OrchestratorError) -> T
+    ) async throws(OrchestratorError) -> T {
+        if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
+        guard let state = connections[connection.connectionId] else {
+            throw OrchestratorError(.unavailable, "the connection is closing")
+        }
+        return try await body(self, state)
+    }
+
+    nonisolated func list(_ request: ListWorkflowsRequest) throws(OrchestratorError) -> ListWorkflowsResponse {
+        let pageSize = min(max(request.pageSize ?? 100, 1), 1000)
+        var before: Int64?
+        if let token = request.nextPageToken {
+            guard let value = Int64(token), value > 0 else {
+                throw .invalidArgument("nextPageToken '\(token)' is not one this server gave")
+            }
+            before = value
+        }
+        let rows: [ExecutionRow]
+        do {
+            rows = try store.listExecutions(
+                ExecutionFilter(
+                    status: request.status, workflowType: request.workflowType,
+                    workflowIdPrefix: request.workflowIdPrefix, searchAttribute: request.searchAttribute,
+                    beforeRunSeq: before, limit: pageSize + 1))
+        } catch {
+            throw .internal("listing workflows failed: \(error)")
+        }
+        let page = Array(rows.prefix(pageSize))
+        let next = rows.count > pageSize ? page.last.map { String($0.runSeq) } : nil
+        return ListWorkflowsResponse(executions: page.map(\.info), nextPageToken: next)
+    }
+}

@@ -1,0 +1,106 @@
+import OrchestratorProtocol
+import OrchestratorStore
+
+extension Engine {
+    /// Asks a run's worker a question. The query reflects every event acknowledged before it: if a
+    /// workflow task is pending, the query waits for it to complete. It goes to the connection that
+    /// caches the run (sticky), else to any worker polling the run's task queue, which replays it.
+    func queryWorkflow(_ request: QueryWorkflowRequest, origin: UInt64) async throws(OrchestratorError) -> QueryWorkflowResponse {
+        try validateName(request.workflowId, field: "workflowId")
+        try validateName(request.queryType, field: "queryType")
+        try validateTimeout(request.timeoutMs, field: "timeoutMs", maximum: configuration.maximumLongPollTimeoutMs)
+        let resolved = try resolveRun(workflowId: request.workflowId, runId: request.runId)
+        let (runSeq, runId, workflowType, taskQueue): (Int64, String, String, String)
+        switch resolved {
+        case .memory(let execution):
+            (runSeq, runId, workflowType, taskQueue) = (
+                execution.runSeq, execution.runId, execution.workflowType, execution.taskQueue
+            )
+        case .stored(let row):
+            (runSeq, runId, workflowType, taskQueue) = (row.runSeq, row.runId, row.workflowType, row.taskQueue)
+        }
+        guard connections.values.contains(where: { $0.workflowQueues.contains(taskQueue) }) else {
+            throw OrchestratorError(
+                .noWorker,
+                "no worker is polling task queue \(taskQueue), so nothing can answer query \(request.queryType) for workflow \(request.workflowId); start a worker for that task queue",
+                details: ["taskQueue": .string(taskQueue)])
+        }
+        let timeout = request.timeoutMs ?? configuration.defaultQueryTimeoutMs
+        let queryId = "q\(makeWaiterId())"
+        let query = WorkflowQuery(
+            queryId: queryId, workflowId: request.workflowId, runId: runId, workflowType: workflowType,
+            taskQueue: taskQueue, queryType: request.queryType, args: request.args)
+        let result = await withCheckedContinuation { continuation in
+            queries[queryId] = PendingQuery(
+                query: query, originConnectionId: origin, runSeq: runSeq, deadline: clock.now().adding(milliseconds: timeout), connectionId: nil,
+                continuation: continuation)
+            if let execution = executions[runSeq], execution.isOpen,
+                execution.workflowTask != nil || execution.workflowTaskRetryPending
+            {
+                // The run has events its worker has not processed yet: answer after they are.
+                execution.queriesAwaitingTask.append(queryId)
+            } else {
+                routeQuery(queryId)
+            }
+        }
+        statistics.queries += 1
+        switch result {
+        case .success(let value): return QueryWorkflowResponse(runId: runId, result: value)
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Pushes a waiting query to the best connection, or fails it with NO_WORKER.
+    func routeQuery(_ queryId: String) {
+        guard var query = queries[queryId] else { return }
+        let execution = query.runSeq.flatMap { executions[$0] }
+        let sticky = execution?.stickyConnection.flatMap { connections[$0] }
+        guard let target = sticky ?? pickConnection(for: query.query.taskQueue) else {
+            queries[queryId] = nil
+            query.continuation.resume(
+                returning: .failure(
+                    OrchestratorError(
+                        .noWorker,
+                        "no worker is polling task queue \(query.query.taskQueue) to answer query \(query.query.queryType); start a worker for that task queue")))
+            return
+        }
+        query.connectionId = target.id
+        queries[queryId] = query
+        target.pendingQueries.insert(queryId)
+        target.handle.push(.workflowQuery(query.query))
+    }
+
+    /// A connection that polls `taskQueue`, preferring one with a poll waiting (it is idle).
+    func pickConnection(for taskQueue: String) -> ConnectionState? {
+        if let poller = taskQueues[taskQueue]?.workflowPollers.last, let connection = connections[poller.connectionId] {
+            return connection
+        }
+        return connections.values.filter { $0.workflowQueues.contains(taskQueue) }.max { $0.lastPollTime < $1.lastPollTime }
+    }
+
+    /// Routes queries that waited for the run's workflow task, once no task is pending.
+    func deliverAwaitingQueries(runSeq: Int64) {
+        guard let execution = executions[runSeq] else { return }
+        if execution.isOpen && (execution.workflowTask != nil || execution.workflowTaskRetryPending) { return }
+        let waiting = execution.queriesAwaitingTask
+        execution.queriesAwaitingTask.removeAll()
+        for queryId in waiting { routeQuery(queryId) }
+    }
+
+    func respondQuery(_ request: RespondQueryRequest, connection: ConnectionState) throws(OrchestratorError) {
+        guard let query = queries.removeValue(forKey: request.queryId) else {
+            throw .notFound("query \(request.queryId) is unknown, already answered, or timed out")
+        }
+        connection.pendingQueries.remove(request.queryId)
+        if let failure = request.failure {
+            query.continuation.resume(
+                returning: .failure(
+                    OrchestratorError(
+                        .queryFailed,
+                        "query \(query.query.queryType) on workflow \(query.query.workflowId) failed: \(failure.message)",
+                        details: ["failure": .string(failure.description)])))
+        } else {
+            query.continuation.resume(returning: .success(request.result))
+        }
+    }
+}

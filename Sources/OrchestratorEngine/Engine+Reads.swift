@@ -1,0 +1,141 @@
+import OrchestratorProtocol
+import OrchestratorStore
+
+extension Engine {
+    func describeWorkflow(_ request: DescribeWorkflowRequest) async throws(OrchestratorError) -> DescribeWorkflowResponse {
+        try validateName(request.workflowId, field: "workflowId")
+        try await durable()
+        switch try resolveRun(workflowId: request.workflowId, runId: request.runId) {
+        case .stored(let row):
+            return DescribeWorkflowResponse(
+                execution: row.info, pendingWorkflowTask: nil, pendingActivities: [], pendingTimers: [],
+                pendingChildren: [], stickyWorkerIdentity: nil)
+        case .memory(let execution):
+            let task = execution.workflowTask.map { task in
+                PendingWorkflowTaskInfo(
+                    state: task.isStarted ? .started : .scheduled, scheduledTime: task.scheduledTime,
+                    startedTime: task.startedTime, attempt: task.attempt, identity: task.identity)
+            }
+            let activities = execution.activities.values.sorted { $0.scheduledEventId < $1.scheduledEventId }.map { a in
+                PendingActivityInfo(
+                    activityId: a.activityId, activityType: a.activityType, scheduledEventId: a.scheduledEventId,
+                    state: a.cancelRequestedEventId != nil
+                        ? .cancelRequested : (a.startedConnection != nil ? .started : .scheduled),
+                    attempt: a.attempt, maximumAttempts: a.retryPolicy.maximumAttempts ?? 0,
+                    scheduledTime: a.scheduledTime, lastStartedTime: a.lastStartedTime,
+                    lastHeartbeatTime: a.lastHeartbeatTime, heartbeatDetails: a.heartbeatDetails,
+                    lastFailure: a.lastFailure, nextAttemptScheduleTime: a.nextAttemptTime,
+                    lastWorkerIdentity: a.lastWorkerIdentity)
+            }
+            let timers = execution.timers.values.sorted { $0.startedEventId < $1.startedEventId }.map {
+                PendingTimerInfo(timerId: $0.timerId, startedEventId: $0.startedEventId, fireTime: $0.fireTime)
+            }
+            let children = execution.persisted.children.values.sorted { $0.initiatedEventId < $1.initiatedEventId }.map {
+                PendingChildInfo(
+                    workflowId: $0.workflowId, runId: $0.runId, workflowType: $0.workflowType,
+                    initiatedEventId: $0.initiatedEventId)
+            }
+            return DescribeWorkflowResponse(
+                execution: execution.info, pendingWorkflowTask: task, pendingActivities: activities,
+                pendingTimers: timers, pendingChildren: children,
+                stickyWorkerIdentity: execution.stickyConnection.flatMap { connections[$0]?.handle.identity })
+        }
+    }
+
+    /// Which committed events a history request may read, after waiting for new ones if asked to.
+    struct HistoryRange: Sendable {
+        var runSeq: Int64
+        var runId: String
+        var committedThrough: Int64
+        var closed: Bool
+    }
+
+    func historyRange(_ request: GetWorkflowHistoryRequest, origin: UInt64) async throws(OrchestratorError) -> HistoryRange {
+        try validateName(request.workflowId, field: "workflowId")
+        let after = request.afterEventId ?? 0
+        let deadline = longPollDeadline(request.timeoutMs)
+        var resolved = try resolveRun(workflowId: request.workflowId, runId: request.runId)
+        while true {
+            switch resolved {
+            case .stored(let row):
+                return HistoryRange(
+                    runSeq: row.runSeq, runId: row.runId, committedThrough: row.historyLength, closed: !row.status.isOpen)
+            case .memory(let execution):
+                let closedAndCommitted = !execution.isOpen && execution.committedEventId >= execution.nextEventId - 1
+                if request.waitNewEvent == true && execution.committedEventId <= after && !closedAndCommitted
+                    && clock.now() < deadline
+                {
+                    let id = makeWaiterId()
+                    let woke = await withCheckedContinuation { continuation in
+                        historyWaiters[execution.runSeq, default: []].append(
+                            RunWaiter(id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
+                    }
+                    if woke, let current = executions[execution.runSeq] {
+                        resolved = .memory(current)
+                        continue
+                    } else if woke {
+                        resolved = try resolveRun(workflowId: request.workflowId, runId: execution.runId)
+                        continue
+                    }
+                }
+                return HistoryRange(
+                    runSeq: execution.runSeq, runId: execution.runId, committedThrough: execution.committedEventId,
+                    closed: closedAndCommitted)
+            }
+        }
+    }
+
+    /// Waits until a run is closed and committed; follows continue-as-new when asked.
+    func awaitWorkflowResult(_ request: AwaitWorkflowResultRequest, origin: UInt64) async throws(OrchestratorError) -> ExecutionRow {
+        try validateName(request.workflowId, field: "workflowId")
+        let deadline = longPollDeadline(request.timeoutMs)
+        var runId = request.runId
+        while true {
+            switch try resolveRun(workflowId: request.workflowId, runId: runId) {
+            case .memory(let execution):
+                guard clock.now() < deadline else {
+                    throw OrchestratorError(
+                        .timeout,
+                        "workflow \(request.workflowId) (run \(execution.runId)) is still running; ask again to keep waiting",
+                        details: ["runId": .string(execution.runId)])
+                }
+                let id = makeWaiterId()
+                _ = await withCheckedContinuation { continuation in
+                    closeWaiters[execution.runSeq, default: []].append(
+                        RunWaiter(id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
+                }
+                guard connections[origin] != nil else {
+                    throw OrchestratorError(.unavailable, "the connection closed")
+                }
+                runId = execution.runId
+            case .stored(let row):
+                if row.status.isOpen {
+                    // Open in the store but not in memory cannot happen once recovered; report it rather than spin.
+                    throw .internal("run \(row.runId) is open in the database but not loaded")
+                }
+                return row
+            }
+        }
+    }
+
+    /// The response for a closed run, read from its closing event (outside the actor).
+    nonisolated func result(of row: ExecutionRow, followRuns: Bool) throws(OrchestratorError) -> (
+        AwaitWorkflowResultResponse, nextRunId: String?
+    ) {
+        let event: HistoryEvent?
+        do { event = try store.lastEvent(runSeq: row.runSeq) } catch { throw .internal("reading history failed: \(error)") }
+        var response = AwaitWorkflowResultResponse(runId: row.runId, status: row.status, result: nil, failure: nil)
+        var next: String?
+        switch event?.attributes {
+        case .workflowExecutionCompleted(let a): response.result = a.result
+        case .workflowExecutionFailed(let a): response.failure = a.failure
+        case .workflowExecutionCanceled(let a):
+            response.failure = Failure(message: "workflow canceled", type: "Canceled", details: a.details)
+        case .workflowExecutionTerminated(let a):
+            response.failure = Failure(message: "workflow terminated: \(a.reason)", type: "Terminated", details: a.details)
+        case .workflowExecutionContinuedAsNew(let a): next = followRuns ? a.newExecutionRunId : nil
+        default: break
+        }
+        return (response, next)
+    }
+}

@@ -1,0 +1,330 @@
+import DequeModule
+import OrchestratorProtocol
+import OrchestratorStore
+
+extension Engine {
+    // MARK: - Scheduling and dispatch
+
+    /// Appends WorkflowTaskScheduled and records the task; it becomes visible to pollers once committed.
+    func scheduleWorkflowTask(_ execution: Execution, attempt: Int32 = 1) {
+        let now = clock.now()
+        let id = appendEvent(
+            execution,
+            .workflowTaskScheduled(
+                .init(
+                    taskQueue: execution.taskQueue, startToCloseTimeoutMs: execution.persisted.workflowTaskTimeoutMs,
+                    attempt: attempt)), at: now)
+        execution.workflowTask = WorkflowTaskState(
+            scheduledEventId: id, attempt: attempt, taskQueue: execution.taskQueue, scheduledTime: now)
+        execution.workflowTaskRetryPending = false
+        write(
+            .putWorkflowTask(
+                WorkflowTaskRow(
+                    runSeq: execution.runSeq, scheduledEventId: id, attempt: attempt, taskQueue: execution.taskQueue,
+                    scheduledTime: now)))
+        afterCommit(.workflowTaskReady(runSeq: execution.runSeq, scheduledEventId: id))
+    }
+
+    /// Routes a committed workflow task: to the connection that caches the run if it is alive,
+    /// else to the task queue for any poller.
+    func dispatchWorkflowTask(_ execution: Execution) {
+        guard execution.isOpen, let task = execution.workflowTask, !task.isStarted else { return }
+        if let stickyId = execution.stickyConnection, let connection = connections[stickyId] {
+            if let index = taskQueues[task.taskQueue]?.workflowPollers.firstIndex(where: { $0.connectionId == stickyId }) {
+                let poller = taskQueues[task.taskQueue]!.workflowPollers.remove(at: index)
+                startWorkflowTask(execution, poller: poller)
+                return
+            }
+            execution.workflowTask?.location = .sticky(stickyId)
+            connection.stickyTasks.append(execution.runSeq)
+            addTimer(
+                .stickyFallback(runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId),
+                at: clock.now().adding(milliseconds: configuration.stickyScheduleToStartTimeoutMs))
+            return
+        }
+        execution.stickyConnection = nil
+        enqueueWorkflowTask(execution)
+    }
+
+    /// Puts a workflow task in its queue, or hands it to a waiting poller.
+    func enqueueWorkflowTask(_ execution: Execution) {
+        guard let task = execution.workflowTask, !task.isStarted else { return }
+        execution.workflowTask?.location = .queued
+        if let poller = taskQueues[task.taskQueue]?.workflowPollers.popFirst() {
+            startWorkflowTask(execution, poller: poller)
+        } else {
+            taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
+        }
+    }
+
+    /// Hands the run's workflow task to a poller: WorkflowTaskStarted, the lease, the timeout.
+    func startWorkflowTask(_ execution: Execution, poller: Poller<WorkflowTaskDelivery>) {
+        guard var task = execution.workflowTask else {
+            poller.continuation.resume(returning: nil)
+            return
+        }
+        let connection = connections[poller.connectionId]
+        let now = clock.now()
+        let identity = connection?.handle.identity
+        let startedId = appendEvent(
+            execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now)
+        task.location = .started(poller.connectionId)
+        task.startedEventId = startedId
+        task.startedTime = now
+        task.identity = identity
+        execution.workflowTask = task
+        connection?.heldWorkflowTasks.insert(execution.runSeq)
+        addTimer(
+            .workflowTaskStartToClose(
+                runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: startedId),
+            at: now.adding(milliseconds: execution.persisted.workflowTaskTimeoutMs))
+        let sticky = execution.stickyConnection == poller.connectionId
+        let previous = execution.persisted.previousStartedEventId
+        let delivery = WorkflowTaskDelivery(
+            task: WorkflowTask(
+                taskToken: TaskToken.workflow(
+                    runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: startedId),
+                workflowId: execution.workflowId, runId: execution.runId, workflowType: execution.workflowType,
+                taskQueue: task.taskQueue, attempt: task.attempt, previousStartedEventId: previous,
+                startedEventId: startedId, events: execution.tail),
+            historyPrefixThrough: sticky ? 0 : previous,
+            runSeq: execution.runSeq)
+        execution.stickyConnection = poller.connectionId
+        statistics.workflowTasksStarted += 1
+        if sticky { statistics.stickyHits += 1 }
+        poller.continuation.resume(returning: delivery)
+    }
+
+    /// Attaches the history a non-sticky worker lacks. Runs outside the actor: it reads committed events.
+    public nonisolated func completeDelivery(_ delivery: WorkflowTaskDelivery) throws -> WorkflowTask {
+        var task = delivery.task
+        guard delivery.historyPrefixThrough > 0 else { return task }
+        let prefix = try store.events(
+            runSeq: delivery.runSeq, afterEventId: 0, throughEventId: delivery.historyPrefixThrough, limit: .max)
+        task.events = prefix + task.events
+        return task
+    }
+
+    // MARK: - Polling
+
+    func pollWorkflowTask(_ request: PollWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError)
+        -> WorkflowTaskDelivery?
+    {
+        try validateName(request.taskQueue, field: "taskQueue")
+        connection.workflowQueues.insert(request.taskQueue)
+        connection.lastPollTime = clock.now()
+        // Tasks waiting for this connection because it caches their runs come first.
+        var index = connection.stickyTasks.startIndex
+        while index < connection.stickyTasks.endIndex {
+            let runSeq = connection.stickyTasks[index]
+            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+                task.location == .sticky(connection.id)
+            else {
+                connection.stickyTasks.remove(at: index)
+                continue
+            }
+            if task.taskQueue == request.taskQueue {
+                connection.stickyTasks.remove(at: index)
+                return await deliverNow(execution, to: connection)
+            }
+            index += 1
+        }
+        while let runSeq = taskQueues[request.taskQueue]?.workflowTasks.popFirst() {
+            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+                task.location == .queued
+            else { continue }
+            return await deliverNow(execution, to: connection)
+        }
+        let deadline = longPollDeadline(request.timeoutMs)
+        let id = makeWaiterId()
+        return await withCheckedContinuation { continuation in
+            taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
+                Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
+        }
+    }
+
+    private func deliverNow(_ execution: Execution, to connection: ConnectionState) async -> WorkflowTaskDelivery? {
+        await withCheckedContinuation { continuation in
+            startWorkflowTask(
+                execution,
+                poller: Poller(id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
+        }
+    }
+
+    func longPollDeadline(_ timeoutMs: Int64?) -> Timestamp {
+        let timeout = min(max(timeoutMs ?? configuration.defaultLongPollTimeoutMs, 0), configuration.maximumLongPollTimeoutMs)
+        return clock.now().adding(milliseconds: timeout)
+    }
+
+    // MARK: - Completion and failure
+
+    /// The open run and started task a token names, or NOT_FOUND.
+    func startedWorkflowTask(token: String) throws(OrchestratorError) -> (Execution, WorkflowTaskState) {
+        guard let parsed = TaskToken.parseWorkflow(token) else {
+            throw .invalidArgument("'\(token)' is not a workflow task token")
+        }
+        guard let execution = executions[parsed.runSeq], execution.isOpen, let task = execution.workflowTask,
+            task.isStarted, task.scheduledEventId == parsed.scheduledEventId,
+            task.startedEventId == parsed.startedEventId
+        else {
+            throw OrchestratorError(
+                .notFound,
+                "workflow task \(token) is no longer held: it timed out, its connection closed, or the run closed; drop the cached run and poll again")
+        }
+        return (execution, task)
+    }
+
+    func completeWorkflowTask(_ request: CompleteWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+        let (execution, task) = try startedWorkflowTask(token: request.taskToken)
+        let identity = request.identity ?? connection.handle.identity
+        if let problem = validate(commands: request.commands, for: execution) {
+            failStartedWorkflowTask(
+                execution, cause: .badCommand, failure: Failure(message: problem, type: "BadCommand"),
+                identity: identity)
+            try await durable()
+            throw .invalidArgument("workflow task rejected: \(problem)")
+        }
+        if request.commands.contains(where: \.closesRun) && !execution.buffered.isEmpty {
+            // New events arrived while the task ran: the workflow must see them before it may close.
+            failStartedWorkflowTask(
+                execution, cause: .unhandledCommand,
+                failure: Failure(
+                    message: "\(execution.buffered.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
+                    type: "UnhandledCommand"),
+                identity: identity)
+            try await durable()
+            return
+        }
+        connection.heldWorkflowTasks.remove(execution.runSeq)
+        let completedId = appendEvent(
+            execution,
+            .workflowTaskCompleted(
+                .init(scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, identity: identity)))
+        execution.workflowTask = nil
+        write(.deleteWorkflowTask(runSeq: execution.runSeq))
+        execution.persisted.previousStartedEventId = task.startedEventId
+        if let cut = execution.tail.firstIndex(where: { $0.eventId > task.startedEventId }) {
+            execution.tail.removeFirst(cut)
+        } else {
+            execution.tail.removeAll()
+        }
+        execution.completingTask = true
+        execution.needsWorkflowTask = false
+        for command in request.commands {
+            apply(command, to: execution, workflowTaskCompletedEventId: completedId)
+            if !execution.isOpen { break }
+        }
+        execution.completingTask = false
+        if execution.isOpen {
+            let hadBuffered = !execution.buffered.isEmpty
+            flushBufferedEvents(execution)
+            if hadBuffered || execution.needsWorkflowTask {
+                scheduleWorkflowTask(execution)
+            }
+            execution.stickyConnection = (request.stickyCache ?? true) ? connection.id : nil
+            if execution.workflowTask == nil && !execution.queriesAwaitingTask.isEmpty {
+                afterCommit(.deliverQueries(runSeq: execution.runSeq))
+            }
+        }
+        execution.needsWorkflowTask = false
+        statistics.workflowTasksCompleted += 1
+        try await durable()
+    }
+
+    func failWorkflowTask(_ request: FailWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+        let (execution, _) = try startedWorkflowTask(token: request.taskToken)
+        logger.warning(
+            "workflow task failed",
+            metadata: [
+                "workflowId": "\(execution.workflowId)", "runId": "\(execution.runId)",
+                "cause": "\(request.cause.rawValue)", "failure": "\(request.failure.message)",
+            ])
+        failStartedWorkflowTask(
+            execution, cause: request.cause, failure: request.failure,
+            identity: request.identity ?? connection.handle.identity)
+        try await durable()
+    }
+
+    /// Records a started workflow task's failure and schedules the next attempt.
+    ///
+    /// Failures of the workflow code (non-determinism, a throw, a bad command) retry with a growing
+    /// delay and drop the run from its worker's cache; failures of the infrastructure (a connection
+    /// closed, a restart) and unhandled new events retry at once.
+    func failStartedWorkflowTask(
+        _ execution: Execution, cause: WorkflowTaskFailedCause, failure: Failure?, identity: String?
+    ) {
+        guard let task = execution.workflowTask, task.isStarted else { return }
+        if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
+        appendEvent(
+            execution,
+            .workflowTaskFailed(
+                .init(
+                    scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, cause: cause,
+                    failure: failure, identity: identity)))
+        execution.workflowTask = nil
+        write(.deleteWorkflowTask(runSeq: execution.runSeq))
+        let codeFailure: Bool
+        switch cause {
+        case .nonDeterministicError, .workflowWorkerUnhandledFailure, .badCommand: codeFailure = true
+        case .connectionClosed, .serverRestarted, .unhandledCommand: codeFailure = false
+        }
+        if codeFailure || cause == .connectionClosed { execution.stickyConnection = nil }
+        flushBufferedEvents(execution)
+        let attempt = codeFailure ? task.attempt + 1 : 1
+        let delay = codeFailure ? workflowTaskRetryDelay(attempt: attempt) : 0
+        if delay == 0 {
+            scheduleWorkflowTask(execution, attempt: attempt)
+        } else {
+            let fireTime = clock.now().adding(milliseconds: delay)
+            execution.workflowTaskRetryPending = true
+            write(
+                .putTimer(
+                    TimerRow(
+                        runSeq: execution.runSeq, key: TimerKey.workflowTaskRetry, fireTime: fireTime,
+                        eventId: Int64(attempt))))
+            addTimer(.workflowTaskRetry(runSeq: execution.runSeq), at: fireTime)
+            pendingWorkflowTaskRetryAttempts[execution.runSeq] = attempt
+        }
+    }
+
+    /// Attempt 2 at once, then 1 s, 2 s, 4 s… up to the configured maximum.
+    func workflowTaskRetryDelay(attempt: Int32) -> Int64 {
+        guard attempt > 2 else { return 0 }
+        let exponent = min(Int64(attempt - 3), 30)
+        return min(1000 << exponent, configuration.maximumWorkflowTaskRetryIntervalMs)
+    }
+
+    func workflowTaskRetryFired(runSeq: Int64) {
+        guard let execution = executions[runSeq], execution.isOpen, execution.workflowTaskRetryPending else { return }
+        let attempt = pendingWorkflowTaskRetryAttempts.removeValue(forKey: runSeq) ?? 2
+        write(.deleteTimer(runSeq: runSeq, key: TimerKey.workflowTaskRetry))
+        scheduleWorkflowTask(execution, attempt: attempt)
+    }
+
+    func workflowTaskTimedOut(runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64) {
+        guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+            task.isStarted, task.scheduledEventId == scheduledEventId, task.startedEventId == startedEventId
+        else { return }
+        logger.warning(
+            "workflow task timed out",
+            metadata: ["workflowId": "\(execution.workflowId)", "runId": "\(execution.runId)"])
+        if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(runSeq) }
+        appendEvent(
+            execution,
+            .workflowTaskTimedOut(
+                .init(scheduledEventId: scheduledEventId, startedEventId: startedEventId, timeoutType: .startToClose)))
+        execution.workflowTask = nil
+        execution.stickyConnection = nil
+        write(.deleteWorkflowTask(runSeq: runSeq))
+        flushBufferedEvents(execution)
+        scheduleWorkflowTask(execution, attempt: task.attempt + 1)
+    }
+
+    func stickyFallbackFired(runSeq: Int64, scheduledEventId: Int64) {
+        guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+            task.scheduledEventId == scheduledEventId, case .sticky = task.location
+        else { return }
+        statistics.stickyFallbacks += 1
+        enqueueWorkflowTask(execution)
+    }
+}

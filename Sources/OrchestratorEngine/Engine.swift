@@ -1,0 +1,408 @@
+import DequeModule
+import Foundation
+import HeapModule
+import Logging
+import OrchestratorProtocol
+import OrchestratorStore
+
+/// The orchestrator's engine: workflow executions, task queues, timers, sticky routing and group commit.
+///
+/// One actor owns all state, so every change is applied in one order. A change is applied to memory,
+/// its writes join the pending batch, and its caller is answered only after that batch commits
+/// (durable acknowledgement). Changes arriving while a commit is in flight share the next batch
+/// and its one fsync (group commit). Tasks become visible to workers only once committed.
+///
+/// The engine knows nothing of sockets: the server calls ``handle(_:from:)`` for each request and
+/// ``connectionClosed(_:)`` when a connection goes away.
+public actor Engine {
+    let store: any HistoryStore
+    let clock: any EngineClock
+    let configuration: EngineConfiguration
+    let logger: Logger
+
+    // Runs in memory: every open run, and closed runs until their close is committed.
+    var executions: [Int64: Execution] = [:]
+    var runSeqByRunId: [String: Int64] = [:]
+    var currentRunByWorkflowId: [String: Int64] = [:]
+    var nextRunSeq: Int64 = 1
+
+    // Task queues and connections.
+    var taskQueues: [String: TaskQueueState] = [:]
+    var connections: [UInt64: ConnectionState] = [:]
+    var nextWaiterId: UInt64 = 1
+
+    // Timers.
+    var timerHeap = Heap<TimerEntry>()
+    var nextTimerSeq: UInt64 = 1
+    var timerSleeper: Task<Void, Never>?
+    var timerSleeperDeadline: Int64?
+    var sweeper: Task<Void, Never>?
+
+    // Waiters.
+    var queries: [String: PendingQuery] = [:]
+    var historyWaiters: [Int64: [RunWaiter]] = [:]
+    var closeWaiters: [Int64: [RunWaiter]] = [:]
+
+    var pendingWorkflowTaskRetryAttempts: [Int64: Int32] = [:]
+
+    // Request ids applied but not yet committed (the store answers for committed ones).
+    var uncommittedRequestIds: [String: RequestIdRow] = [:]
+
+    // Group commit.
+    var pendingOperations: [StoreOperation] = []
+    var pendingDirty: [Execution] = []
+    var pendingActions: [PostCommitAction] = []
+    var pendingWaiters: [CheckedContinuation<Void, any Error>] = []
+    var commitInFlight = false
+    var inFlightWaiters: [CheckedContinuation<Void, any Error>] = []
+    var storageFailure: String?
+    var started = false
+
+    /// Statistics of the commit pipeline, for benchmarks and `describe`.
+    public internal(set) var statistics = EngineStatistics()
+
+    /// Called once if a commit fails: the engine then refuses every request, and the process should exit.
+    private let onStorageFailure: @Sendable (String) -> Void
+
+    public init(
+        store: any HistoryStore, clock: any EngineClock = SystemClock(), configuration: EngineConfiguration = .init(),
+        logger: Logger = Logger(label: "orchestrator.engine"),
+        onStorageFailure: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.onStorageFailure = onStorageFailure
+    }
+
+    /// Loads every open run from the store, re-queues pending tasks, and fires timers that came due
+    /// while the server was down. Call once before serving.
+    public func start() async throws {
+        guard !started else { return }
+        started = true
+        try await recover()
+        sweeper = Task { [weak self, interval = configuration.longPollSweepIntervalMs] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(interval))
+                await self?.sweepExpiredWaiters()
+            }
+        }
+    }
+
+    /// Waits for pending writes to commit, answers every waiter, and stops the timers.
+    public func shutdown() async {
+        try? await awaitDurable()
+        sweeper?.cancel()
+        timerSleeper?.cancel()
+        for (_, connection) in connections { closeConnectionState(connection, reason: "server shutting down") }
+        connections.removeAll()
+        for (id, query) in queries {
+            queries[id] = nil
+            query.continuation.resume(returning: .failure(.init(.unavailable, "the server is shutting down")))
+        }
+        for waiters in historyWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
+        for waiters in closeWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
+        historyWaiters.removeAll()
+        closeWaiters.removeAll()
+    }
+
+    // MARK: - Group commit
+
+    /// Returns once everything applied so far is committed. Throws UNAVAILABLE if storage failed.
+    func awaitDurable() async throws {
+        if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
+        if hasPendingWrites {
+            try await withCheckedThrowingContinuation { continuation in
+                pendingWaiters.append(continuation)
+                scheduleCommit()
+            }
+        } else if commitInFlight {
+            try await withCheckedThrowingContinuation { continuation in
+                inFlightWaiters.append(continuation)
+            }
+        }
+    }
+
+    var hasPendingWrites: Bool {
+        !pendingOperations.isEmpty || !pendingDirty.isEmpty || !pendingActions.isEmpty
+    }
+
+    /// Starts a commit of the pending batch unless one is in flight (then the batch waits for it).
+    func scheduleCommit() {
+        guard !commitInFlight, hasPendingWrites, storageFailure == nil else { return }
+        var operations: [StoreOperation] = []
+        var actions: [PostCommitAction] = []
+        var eventCount = 0
+        for execution in pendingDirty {
+            execution.dirty = false
+            if let last = execution.unpersisted.last {
+                eventCount += execution.unpersisted.count
+                operations.append(.appendEvents(runSeq: execution.runSeq, execution.unpersisted))
+                execution.unpersisted.removeAll(keepingCapacity: true)
+                actions.append(.historyAdvanced(runSeq: execution.runSeq, through: last.eventId))
+            }
+            operations.append(.upsertExecution(execution.row, state: execution.persisted))
+        }
+        operations.append(contentsOf: pendingOperations)
+        actions.append(contentsOf: pendingActions)
+        let waiters = pendingWaiters
+        pendingOperations.removeAll(keepingCapacity: true)
+        pendingDirty.removeAll(keepingCapacity: true)
+        pendingActions.removeAll(keepingCapacity: true)
+        pendingWaiters.removeAll(keepingCapacity: true)
+        commitInFlight = true
+        statistics.batches += 1
+        statistics.operations += operations.count
+        statistics.events += eventCount
+        statistics.largestBatchWaiters = max(statistics.largestBatchWaiters, waiters.count)
+        let store = self.store
+        Task {
+            let result: Result<Void, any Error>
+            do {
+                try await store.commit(operations)
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            self.commitFinished(result, actions: actions, waiters: waiters)
+        }
+    }
+
+    private func commitFinished(
+        _ result: Result<Void, any Error>, actions: [PostCommitAction],
+        waiters: [CheckedContinuation<Void, any Error>]
+    ) {
+        commitInFlight = false
+        let alsoWaiting = inFlightWaiters
+        inFlightWaiters.removeAll()
+        switch result {
+        case .success:
+            for action in actions { perform(action) }
+            for waiter in waiters { waiter.resume() }
+            for waiter in alsoWaiting { waiter.resume() }
+            scheduleCommit()
+        case .failure(let error):
+            let message = "the database write failed (\(error)); the server stops accepting requests"
+            logger.critical("commit failed", metadata: ["error": "\(error)"])
+            storageFailure = message
+            let failure = OrchestratorError(.unavailable, message)
+            for waiter in waiters { waiter.resume(throwing: failure) }
+            for waiter in alsoWaiting { waiter.resume(throwing: failure) }
+            for waiter in pendingWaiters { waiter.resume(throwing: failure) }
+            pendingWaiters.removeAll()
+            onStorageFailure(message)
+        }
+    }
+
+    func write(_ operation: StoreOperation) {
+        pendingOperations.append(operation)
+    }
+
+    func afterCommit(_ action: PostCommitAction) {
+        pendingActions.append(action)
+    }
+
+    func markDirty(_ execution: Execution) {
+        if !execution.dirty {
+            execution.dirty = true
+            pendingDirty.append(execution)
+        }
+    }
+
+    // MARK: - History
+
+    /// Appends an event to the run's history (no workflow-task logic). Returns its id.
+    @discardableResult
+    func appendEvent(_ execution: Execution, _ attributes: EventAttributes, at time: Timestamp? = nil) -> Int64 {
+        let id = execution.persisted.nextEventId
+        execution.persisted.nextEventId += 1
+        let event = HistoryEvent(eventId: id, eventTime: time ?? clock.now(), attributes: attributes)
+        execution.tail.append(event)
+        execution.unpersisted.append(event)
+        markDirty(execution)
+        return id
+    }
+
+    /// Adds an event the workflow must see (signal, activity result, timer…): buffered while a workflow
+    /// task runs, else appended and a workflow task scheduled if none is.
+    func addWorkflowEvent(_ execution: Execution, _ attributes: EventAttributes) {
+        guard execution.isOpen else { return }
+        if execution.completingTask {
+            appendEvent(execution, attributes)
+            execution.needsWorkflowTask = true
+        } else if let task = execution.workflowTask, task.isStarted {
+            let seq = execution.persisted.nextBufferSeq
+            execution.persisted.nextBufferSeq += 1
+            let event = HistoryEvent(eventId: 0, eventTime: clock.now(), attributes: attributes)
+            execution.buffered.append(BufferedEvent(seq: seq, event: event))
+            write(.putBufferedEvent(runSeq: execution.runSeq, seq: seq, event))
+            markDirty(execution)
+        } else {
+            appendEvent(execution, attributes)
+            if execution.workflowTask == nil && !execution.workflowTaskRetryPending {
+                scheduleWorkflowTask(execution)
+            }
+        }
+    }
+
+    /// Moves buffered events into history, fixing activity outcomes' started-event references.
+    func flushBufferedEvents(_ execution: Execution) {
+        guard !execution.buffered.isEmpty else { return }
+        var startedIds: [Int64: Int64] = [:]
+        for buffered in execution.buffered {
+            var attributes = buffered.event.attributes
+            switch attributes {
+            case .activityTaskCompleted(var a) where a.startedEventId < 0:
+                a.startedEventId = startedIds[a.scheduledEventId] ?? 0
+                attributes = .activityTaskCompleted(a)
+            case .activityTaskFailed(var a) where a.startedEventId < 0:
+                a.startedEventId = startedIds[a.scheduledEventId] ?? 0
+                attributes = .activityTaskFailed(a)
+            case .activityTaskTimedOut(var a) where a.startedEventId < 0:
+                a.startedEventId = startedIds[a.scheduledEventId] ?? 0
+                attributes = .activityTaskTimedOut(a)
+            case .activityTaskCanceled(var a) where a.startedEventId < 0:
+                a.startedEventId = startedIds[a.scheduledEventId] ?? 0
+                attributes = .activityTaskCanceled(a)
+            default:
+                break
+            }
+            let id = appendEvent(execution, attributes, at: buffered.event.eventTime)
+            if case .activityTaskStarted(let a) = attributes { startedIds[a.scheduledEventId] = id }
+        }
+        execution.buffered.removeAll()
+        write(.deleteBufferedEvents(runSeq: execution.runSeq))
+    }
+
+    /// Appends an activity's ActivityTaskStarted event and its outcome, buffering both while a task runs.
+    func addActivityOutcome(
+        _ execution: Execution, started: ActivityTaskStartedAttributes,
+        outcome: (_ startedEventId: Int64) -> EventAttributes
+    ) {
+        let buffering = !execution.completingTask && execution.workflowTask?.isStarted == true
+        if buffering {
+            addWorkflowEvent(execution, .activityTaskStarted(started))
+            addWorkflowEvent(execution, outcome(-1))
+        } else {
+            let startedId = appendEvent(execution, .activityTaskStarted(started))
+            addWorkflowEvent(execution, outcome(startedId))
+        }
+    }
+
+    // MARK: - Lookups
+
+    /// The run a request names: `runId` if given, else the workflow id's current run.
+    /// Returns the in-memory run when there is one, else the committed row.
+    func resolveRun(workflowId: String, runId: String?) throws(OrchestratorError) -> ResolvedRun {
+        if let runId, !runId.isEmpty {
+            if let seq = runSeqByRunId[runId], let execution = executions[seq] {
+                guard execution.workflowId == workflowId else {
+                    throw .notFound("run \(runId) belongs to workflow \(execution.workflowId), not \(workflowId)")
+                }
+                return .memory(execution)
+            }
+            let row: ExecutionRow?
+            do { row = try store.execution(runId: runId) } catch { throw storeFailure(error) }
+            guard let row, row.workflowId == workflowId else {
+                throw .notFound("workflow \(workflowId) has no run \(runId)")
+            }
+            return .stored(row)
+        }
+        if let seq = currentRunByWorkflowId[workflowId], let execution = executions[seq] {
+            return .memory(execution)
+        }
+        let row: ExecutionRow?
+        do { row = try store.latestExecution(workflowId: workflowId) } catch { throw storeFailure(error) }
+        guard let row else { throw .notFound("workflow \(workflowId) not found; list workflows with `orchestrator workflow list`") }
+        return .stored(row)
+    }
+
+    /// The open run a request acts on, or the error a closed or missing one gives.
+    func openRun(workflowId: String, runId: String?, action: String) throws(OrchestratorError) -> Execution {
+        switch try resolveRun(workflowId: workflowId, runId: runId) {
+        case .memory(let execution) where execution.isOpen:
+            return execution
+        case .memory(let execution):
+            throw notRunning(workflowId: workflowId, runId: execution.runId, status: execution.status, action: action)
+        case .stored(let row):
+            throw notRunning(workflowId: workflowId, runId: row.runId, status: row.status, action: action)
+        }
+    }
+
+    func notRunning(workflowId: String, runId: String, status: WorkflowExecutionStatus, action: String)
+        -> OrchestratorError
+    {
+        OrchestratorError(
+            .workflowNotRunning,
+            "cannot \(action): workflow \(workflowId) is not running (its latest run \(runId) is \(status.rawValue))",
+            details: ["runId": .string(runId), "status": .string(status.rawValue)])
+    }
+
+    func storeFailure(_ error: any Error) -> OrchestratorError {
+        logger.error("store read failed", metadata: ["error": "\(error)"])
+        return OrchestratorError(.internal, "reading the database failed: \(error)")
+    }
+
+    /// A request id already applied, committed or not.
+    func appliedRequestId(_ requestId: String?) throws(OrchestratorError) -> RequestIdRow? {
+        guard let requestId, !requestId.isEmpty else { return nil }
+        if let row = uncommittedRequestIds[requestId] { return row }
+        do { return try store.requestId(requestId) } catch { throw storeFailure(error) }
+    }
+
+    func recordRequestId(_ requestId: String?, kind: String, workflowId: String, runId: String) {
+        guard let requestId, !requestId.isEmpty else { return }
+        let row = RequestIdRow(
+            requestId: requestId, kind: kind, workflowId: workflowId, runId: runId, createdTime: clock.now())
+        uncommittedRequestIds[requestId] = row
+        write(.putRequestId(row))
+        afterCommit(.forgetRequestIds([requestId]))
+    }
+
+    func makeWaiterId() -> UInt64 {
+        defer { nextWaiterId += 1 }
+        return nextWaiterId
+    }
+}
+
+/// A run found by a lookup: in memory (open, or closing) or only in the store (closed).
+enum ResolvedRun {
+    case memory(Execution)
+    case stored(ExecutionRow)
+
+    var runSeq: Int64 {
+        switch self {
+        case .memory(let execution): execution.runSeq
+        case .stored(let row): row.runSeq
+        }
+    }
+
+    var runId: String {
+        switch self {
+        case .memory(let execution): execution.runId
+        case .stored(let row): row.runId
+        }
+    }
+}
+
+/// Figures of the commit pipeline.
+public struct EngineStatistics: Sendable, Hashable {
+    public var batches = 0
+    public var operations = 0
+    public var events = 0
+    public var largestBatchWaiters = 0
+    public var runsStarted = 0
+    public var runsClosed = 0
+    public var signals = 0
+    public var queries = 0
+    public var workflowTasksStarted = 0
+    public var workflowTasksCompleted = 0
+    public var stickyHits = 0
+    public var stickyFallbacks = 0
+    public var activitiesStarted = 0
+    public var activitiesCompleted = 0
+    public var activityRetries = 0
+    public var timersFired = 0
+    public var worstTimerLatenessMs: Int64 = 0
+}

@@ -1,0 +1,23 @@
+import OrchestratorProtocol
+
+/// Settings of the engine. Defaults follow Temporal where Temporal has one.
+public struct EngineConfiguration: Sendable {
+    /// Workflow task start-to-close timeout when a start does not give one. Temporal: 10 s.
+    public var defaultWorkflowTaskTimeoutMs: Int64 = 10_000
+    /// How long a workflow task waits for its sticky connection to poll before any poller may take it.
+    public var stickyScheduleToStartTimeoutMs: Int64 = 1_000
+    /// Long-poll limit of polls and history waits that give none.
+    public var defaultLongPollTimeoutMs: Int64 = 60_000
+    /// The largest long-poll limit accepted.
+    public var maximumLongPollTimeoutMs: Int64 = 300_000
+    /// How long a query waits for a worker's answer when the request gives no limit.
+    public var defaultQueryTimeoutMs: Int64 = 10_000
+    /// How often expired long polls and queries are answered.
+    public var longPollSweepIntervalMs: Int64 = 100
+    /// The longest workflow id, task queue, type or signal name accepted (bytes of UTF-8).
+    public var maximumIdentifierLength = 1_000
+    /// Delay before a failed workflow task is retried: attempt 2 at once, then doubling from 1 s up to this.
+    public var maximumWorkflowTaskRetryIntervalMs: Int64 = 60_000
+
+    public init() {}
+}

@@ -1,0 +1,140 @@
+import DequeModule
+import OrchestratorProtocol
+
+/// A workflow task handed to a poller, before the part of history the worker may lack is attached.
+public struct WorkflowTaskDelivery: Sendable {
+    /// The task; `events` holds the events after `previousStartedEventId` (what a sticky worker needs).
+    public var task: WorkflowTask
+    /// When the worker gets the whole history (it is not the sticky connection): the events
+    /// `1...historyPrefixThrough` to read from the store and put before `task.events`. 0 = none.
+    public var historyPrefixThrough: Int64
+    let runSeq: Int64
+}
+
+/// A long poll waiting for a task.
+struct Poller<Output> {
+    var id: UInt64
+    var connectionId: UInt64
+    var deadline: Timestamp
+    var continuation: CheckedContinuation<Output?, Never>
+}
+
+/// The address of one attempt of an activity.
+struct ActivityRef: Hashable {
+    var runSeq: Int64
+    var scheduledEventId: Int64
+    var attempt: Int32
+}
+
+/// A task queue: ready tasks and waiting pollers, of both kinds.
+struct TaskQueueState {
+    var workflowTasks = Deque<Int64>()
+    var activityTasks = Deque<ActivityRef>()
+    var workflowPollers = Deque<Poller<WorkflowTaskDelivery>>()
+    var activityPollers = Deque<Poller<ActivityTask>>()
+}
+
+/// What the engine knows of a connection.
+final class ConnectionState {
+    let handle: any EngineConnection
+    /// Task queues this connection has polled for workflow tasks (it can answer queries for them).
+    var workflowQueues: Set<String> = []
+    /// Workflow tasks waiting for this connection because it caches their runs.
+    var stickyTasks = Deque<Int64>()
+    var heldWorkflowTasks: Set<Int64> = []
+    var heldActivities: Set<ActivityRef> = []
+    var pendingQueries: Set<String> = []
+    var lastPollTime: Timestamp
+
+    init(handle: any EngineConnection, now: Timestamp) {
+        self.handle = handle
+        self.lastPollTime = now
+    }
+
+    var id: UInt64 { handle.connectionId }
+}
+
+/// A query waiting for its answer.
+struct PendingQuery {
+    var query: WorkflowQuery
+    /// The connection that asked; if it closes, the query is dropped.
+    var originConnectionId: UInt64
+    var runSeq: Int64?
+    var deadline: Timestamp
+    var connectionId: UInt64?
+    var continuation: CheckedContinuation<Result<JSONValue?, OrchestratorError>, Never>
+}
+
+/// A client waiting for new history events or for a run to close.
+struct RunWaiter {
+    var id: UInt64
+    /// The connection that waits; if it closes, the wait ends.
+    var originConnectionId: UInt64
+    var deadline: Timestamp
+    var continuation: CheckedContinuation<Bool, Never>
+}
+
+/// Timers the engine keeps in its heap; each is checked against the state when it fires.
+enum TimerKind: Hashable {
+    case user(runSeq: Int64, timerId: String, startedEventId: Int64)
+    case activityRetry(runSeq: Int64, scheduledEventId: Int64, attempt: Int32)
+    case activityDeadline(runSeq: Int64, scheduledEventId: Int64)
+    case activityStartToClose(ActivityRef)
+    case activityHeartbeat(ActivityRef)
+    case workflowTaskStartToClose(runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64)
+    case workflowTaskRetry(runSeq: Int64)
+    case stickyFallback(runSeq: Int64, scheduledEventId: Int64)
+}
+
+struct TimerEntry: Comparable {
+    var fireTime: Int64
+    var seq: UInt64
+    var kind: TimerKind
+
+    static func < (lhs: TimerEntry, rhs: TimerEntry) -> Bool {
+        (lhs.fireTime, lhs.seq) < (rhs.fireTime, rhs.seq)
+    }
+    static func == (lhs: TimerEntry, rhs: TimerEntry) -> Bool { lhs.seq == rhs.seq }
+}
+
+/// Work done once a batch is durable.
+enum PostCommitAction {
+    case workflowTaskReady(runSeq: Int64, scheduledEventId: Int64)
+    case activityReady(ActivityRef)
+    case historyAdvanced(runSeq: Int64, through: Int64)
+    case runClosed(runSeq: Int64)
+    case forgetRequestIds([String])
+    case deliverQueries(runSeq: Int64)
+}
+
+/// Durable-key names of timers in the store.
+enum TimerKey {
+    static func user(_ timerId: String) -> String { "user/\(timerId)" }
+    static func activityRetry(_ scheduledEventId: Int64) -> String { "activity-retry/\(scheduledEventId)" }
+    static func activityDeadline(_ scheduledEventId: Int64) -> String { "activity-deadline/\(scheduledEventId)" }
+    static let workflowTaskRetry = "workflow-task-retry"
+}
+
+/// Task tokens: opaque to workers, parsed here.
+enum TaskToken {
+    static func workflow(runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64) -> String {
+        "wt.\(runSeq).\(scheduledEventId).\(startedEventId)"
+    }
+    static func activity(_ ref: ActivityRef) -> String {
+        "at.\(ref.runSeq).\(ref.scheduledEventId).\(ref.attempt)"
+    }
+    static func parseWorkflow(_ token: String) -> (runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64)? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 4, parts[0] == "wt", let a = Int64(parts[1]), let b = Int64(parts[2]),
+            let c = Int64(parts[3])
+        else { return nil }
+        return (a, b, c)
+    }
+    static func parseActivity(_ token: String) -> ActivityRef? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 4, parts[0] == "at", let a = Int64(parts[1]), let b = Int64(parts[2]),
+            let c = Int32(parts[3])
+        else { return nil }
+        return ActivityRef(runSeq: a, scheduledEventId: b, attempt: c)
+    }
+}

@@ -1,0 +1,193 @@
+import DequeModule
+import OrchestratorProtocol
+import OrchestratorStore
+
+/// The state of a run's parent, for child workflows.
+struct ParentReference: Codable, Hashable {
+    var workflowId: String
+    var runId: String
+    var initiatedEventId: Int64
+}
+
+/// A child workflow a run started and waits for.
+struct ChildState: Codable, Hashable {
+    var workflowId: String
+    var workflowType: String
+    var runId: String?
+    var initiatedEventId: Int64
+    var startedEventId: Int64?
+    var parentClosePolicy: ParentClosePolicy
+}
+
+/// The scalar part of a run's state, persisted as the `state` blob of its executions row.
+struct PersistedExecutionState: Codable {
+    var nextEventId: Int64
+    /// The WorkflowTaskStarted event id of the last completed workflow task (0 before the first).
+    var previousStartedEventId: Int64
+    var workflowTaskTimeoutMs: Int64
+    var firstExecutionRunId: String
+    var runAttempt: Int32
+    var cancelRequested: Bool
+    var startRequestId: String?
+    var parent: ParentReference?
+    var children: [Int64: ChildState]
+    var nextBufferSeq: Int64
+}
+
+/// Where a scheduled workflow task is.
+enum WorkflowTaskLocation: Equatable {
+    /// Scheduled, waiting for its batch to commit.
+    case notReady
+    /// Waiting for the connection that caches the run.
+    case sticky(UInt64)
+    /// In its task queue for any poller.
+    case queued
+    /// Handed to a worker connection.
+    case started(UInt64)
+    /// Failed; will be scheduled again when the retry timer fires.
+    case backoff
+}
+
+/// The pending workflow task of a run.
+struct WorkflowTaskState {
+    var scheduledEventId: Int64
+    var attempt: Int32
+    var taskQueue: String
+    var scheduledTime: Timestamp
+    var location: WorkflowTaskLocation = .notReady
+    var startedEventId: Int64 = 0
+    var startedTime: Timestamp?
+    var identity: String?
+
+    var isStarted: Bool {
+        if case .started = location { return true }
+        return false
+    }
+}
+
+/// Where an activity's current attempt is.
+enum ActivityLocation: Equatable {
+    case notReady
+    case queued
+    case started(UInt64)
+    /// Waiting for its retry timer.
+    case backoff
+}
+
+/// A pending activity; the coded part is the `state` blob of its activity_tasks row.
+struct ActivityState: Codable {
+    var scheduledEventId: Int64
+    var activityId: String
+    var activityType: String
+    var taskQueue: String
+    var input: JSONValue?
+    var scheduledTime: Timestamp
+    var scheduleToCloseTimeoutMs: Int64?
+    var startToCloseTimeoutMs: Int64
+    var heartbeatTimeoutMs: Int64?
+    var retryPolicy: RetryPolicy
+    var attempt: Int32
+    var attemptScheduledTime: Timestamp
+    var nextAttemptTime: Timestamp?
+    var lastFailure: Failure?
+    var heartbeatDetails: JSONValue?
+    var lastHeartbeatTime: Timestamp?
+    var lastStartedTime: Timestamp?
+    var lastWorkerIdentity: String?
+    var cancelRequestedEventId: Int64?
+
+    // In memory only.
+    var location: ActivityLocation = .notReady
+    var startedConnection: UInt64? {
+        if case .started(let connection) = location { return connection }
+        return nil
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case scheduledEventId, activityId, activityType, taskQueue, input, scheduledTime, scheduleToCloseTimeoutMs
+        case startToCloseTimeoutMs, heartbeatTimeoutMs, retryPolicy, attempt, attemptScheduledTime, nextAttemptTime
+        case lastFailure, heartbeatDetails, lastHeartbeatTime, lastStartedTime, lastWorkerIdentity
+        case cancelRequestedEventId
+    }
+
+    var deadline: Timestamp? {
+        scheduleToCloseTimeoutMs.map { scheduledTime.adding(milliseconds: $0) }
+    }
+}
+
+/// A user timer of a run.
+struct UserTimer {
+    var timerId: String
+    var startedEventId: Int64
+    var fireTime: Timestamp
+}
+
+/// An event that arrived while the run's workflow task was running; it joins history when the task ends.
+struct BufferedEvent {
+    var seq: Int64
+    var event: HistoryEvent
+}
+
+/// Everything the engine holds in memory about one run. Confined to the engine actor.
+final class Execution {
+    let runSeq: Int64
+    let runId: String
+    let workflowId: String
+    let workflowType: String
+    let taskQueue: String
+    let startTime: Timestamp
+    var status: WorkflowExecutionStatus = .running
+    var closeTime: Timestamp?
+    var searchAttributes: [String: JSONValue]?
+    var persisted: PersistedExecutionState
+
+    var workflowTask: WorkflowTaskState?
+    var activities: [Int64: ActivityState] = [:]
+    var activityIds: [String: Int64] = [:]
+    var timers: [String: UserTimer] = [:]
+    var buffered: [BufferedEvent] = []
+    /// Set when a workflow task retry is waiting on its timer.
+    var workflowTaskRetryPending = false
+
+    /// Events after `previousStartedEventId`: what a sticky worker needs next.
+    var tail: [HistoryEvent] = []
+    /// Events appended since the last batch was sealed.
+    var unpersisted: [HistoryEvent] = []
+    /// The highest event id known to be committed.
+    var committedEventId: Int64 = 0
+    /// Whether the run's row must be written in the next batch.
+    var dirty = false
+    /// The worker connection that completed the last workflow task and caches the run.
+    var stickyConnection: UInt64?
+    /// Queries waiting for the running or scheduled workflow task to complete.
+    var queriesAwaitingTask: [String] = []
+    /// Set while a workflow task completion is being applied: new events then wait for its end.
+    var completingTask = false
+    var needsWorkflowTask = false
+
+    init(
+        runSeq: Int64, runId: String, workflowId: String, workflowType: String, taskQueue: String,
+        startTime: Timestamp, searchAttributes: [String: JSONValue]?, persisted: PersistedExecutionState
+    ) {
+        self.runSeq = runSeq
+        self.runId = runId
+        self.workflowId = workflowId
+        self.workflowType = workflowType
+        self.taskQueue = taskQueue
+        self.startTime = startTime
+        self.searchAttributes = searchAttributes
+        self.persisted = persisted
+    }
+
+    var isOpen: Bool { status.isOpen }
+    var nextEventId: Int64 { persisted.nextEventId }
+
+    var row: ExecutionRow {
+        ExecutionRow(
+            runSeq: runSeq, runId: runId, workflowId: workflowId, workflowType: workflowType, taskQueue: taskQueue,
+            status: status, startTime: startTime, closeTime: closeTime, historyLength: persisted.nextEventId - 1,
+            searchAttributes: searchAttributes)
+    }
+
+    var info: WorkflowExecutionInfo { row.info }
+}

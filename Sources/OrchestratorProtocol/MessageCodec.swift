@@ -1,0 +1,80 @@
+import Foundation
+
+/// Encodes and decodes message bodies (the JSON inside a frame).
+///
+/// Encoding is canonical: compact, keys sorted, `/` not escaped. The test vectors in `Protocol/vectors`
+/// are byte-exact against it.
+public enum MessageCodec {
+    private static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// Encodes any value canonically.
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        try makeEncoder().encode(value)
+    }
+
+    /// Encodes any value canonically, as text.
+    public static func encodeToString<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+
+    /// Decodes any value from JSON bytes.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
+        let data = (bytes as? Data) ?? Data(bytes)
+        return try JSONDecoder().decode(type, from: data)
+    }
+
+    /// Decodes a request, classifying what is wrong with a bad one.
+    public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage {
+        do {
+            return try decode(RequestMessage.self, from: bytes)
+        } catch let error as RequestDecodingError {
+            throw error
+        } catch {
+            throw .malformed("the frame is not valid UTF-8 JSON")
+        }
+    }
+
+    /// Decodes a message from the server.
+    public static func decodeServerMessage(from bytes: some Collection<UInt8>) throws -> ServerMessage {
+        try decode(ServerMessage.self, from: bytes)
+    }
+}
+
+/// The framing of the protocol: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
+public enum Frame {
+    /// Bytes in the length prefix.
+    public static let headerLength = 4
+    /// The default largest frame body a peer accepts: 4 MiB.
+    public static let defaultMaximumLength = 4 * 1024 * 1024
+
+    /// Checks a length prefix before any body byte is read.
+    ///
+    /// A zero length is MALFORMED_FRAME; a length above `maximumLength` is FRAME_TOO_LARGE. Both close the connection.
+    public static func validate(length: UInt32, maximumLength: Int) throws(OrchestratorError) {
+        if length == 0 {
+            throw OrchestratorError(.malformedFrame, "empty frame: a frame carries one JSON object of 1 byte or more")
+        }
+        if Int(length) > maximumLength {
+            throw OrchestratorError(
+                .frameTooLarge,
+                "frame of \(length) bytes is larger than the maximum of \(maximumLength) bytes",
+                details: ["length": .int(Int64(length)), "maximumLength": .int(Int64(maximumLength))])
+        }
+    }
+
+    /// A whole frame: the length prefix followed by `body`.
+    public static func encode(body: some Collection<UInt8>) -> [UInt8] {
+        let length = UInt32(body.count)
+        var bytes: [UInt8] = [
+            UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+        ]
+        bytes.reserveCapacity(4 + body.count)
+        bytes.append(contentsOf: body)
+        return bytes
+    }
+}

@@ -1,0 +1,224 @@
+// Requests and responses of the worker operations (polling, completing tasks, heartbeats, queries).
+
+public struct PollWorkflowTaskRequest: Sendable, Hashable, Codable {
+    public var taskQueue: String
+    public var identity: String?
+    /// Long-poll limit. Default 60 000 ms; an empty response (`task` absent) comes after it.
+    public var timeoutMs: Int64?
+    public init(taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil) {
+        self.taskQueue = taskQueue
+        self.identity = identity
+        self.timeoutMs = timeoutMs
+    }
+}
+
+/// A workflow task: history to apply, and a token to answer with.
+///
+/// `events` runs to the task's WorkflowTaskStarted event. When this connection completed the run's
+/// previous task (sticky routing) it starts after `previousStartedEventId`'s task's events the worker
+/// already has; otherwise it starts at event 1. A worker that lacks the earlier events fetches them with
+/// `getWorkflowHistory` (`afterEventId` 0, up to `events[0].eventId - 1`).
+public struct WorkflowTask: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var workflowId: String
+    public var runId: String
+    public var workflowType: String
+    public var taskQueue: String
+    public var attempt: Int32
+    /// The WorkflowTaskStarted event id of the last completed workflow task, 0 if none.
+    public var previousStartedEventId: Int64
+    public var startedEventId: Int64
+    public var events: [HistoryEvent]
+    public init(
+        taskToken: String, workflowId: String, runId: String, workflowType: String, taskQueue: String,
+        attempt: Int32, previousStartedEventId: Int64, startedEventId: Int64, events: [HistoryEvent]
+    ) {
+        self.taskToken = taskToken
+        self.workflowId = workflowId
+        self.runId = runId
+        self.workflowType = workflowType
+        self.taskQueue = taskQueue
+        self.attempt = attempt
+        self.previousStartedEventId = previousStartedEventId
+        self.startedEventId = startedEventId
+        self.events = events
+    }
+}
+
+public struct PollWorkflowTaskResponse: Sendable, Hashable, Codable {
+    public var task: WorkflowTask?
+    public init(task: WorkflowTask?) { self.task = task }
+}
+
+public struct CompleteWorkflowTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var commands: [Command]
+    public var identity: String?
+    /// Whether this worker keeps the run cached (sticky routing). Default true.
+    public var stickyCache: Bool?
+    public init(taskToken: String, commands: [Command], identity: String? = nil, stickyCache: Bool? = nil) {
+        self.taskToken = taskToken
+        self.commands = commands
+        self.identity = identity
+        self.stickyCache = stickyCache
+    }
+}
+
+public struct FailWorkflowTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var cause: WorkflowTaskFailedCause
+    public var failure: Failure
+    public var identity: String?
+    public init(taskToken: String, cause: WorkflowTaskFailedCause, failure: Failure, identity: String? = nil) {
+        self.taskToken = taskToken
+        self.cause = cause
+        self.failure = failure
+        self.identity = identity
+    }
+}
+
+public struct PollActivityTaskRequest: Sendable, Hashable, Codable {
+    public var taskQueue: String
+    public var identity: String?
+    /// Long-poll limit. Default 60 000 ms; an empty response (`task` absent) comes after it.
+    public var timeoutMs: Int64?
+    public init(taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil) {
+        self.taskQueue = taskQueue
+        self.identity = identity
+        self.timeoutMs = timeoutMs
+    }
+}
+
+public struct ActivityTask: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var workflowId: String
+    public var runId: String
+    public var workflowType: String
+    public var activityId: String
+    public var activityType: String
+    public var input: JSONValue?
+    /// 1 for the first attempt.
+    public var attempt: Int32
+    public var scheduledTime: Timestamp
+    public var currentAttemptScheduledTime: Timestamp
+    public var startedTime: Timestamp
+    public var scheduleToCloseTimeoutMs: Int64?
+    public var startToCloseTimeoutMs: Int64
+    public var heartbeatTimeoutMs: Int64?
+    /// Details of the last heartbeat of an earlier attempt, to resume from.
+    public var heartbeatDetails: JSONValue?
+    public init(
+        taskToken: String, workflowId: String, runId: String, workflowType: String, activityId: String,
+        activityType: String, input: JSONValue?, attempt: Int32, scheduledTime: Timestamp,
+        currentAttemptScheduledTime: Timestamp, startedTime: Timestamp, scheduleToCloseTimeoutMs: Int64?,
+        startToCloseTimeoutMs: Int64, heartbeatTimeoutMs: Int64?, heartbeatDetails: JSONValue?
+    ) {
+        self.taskToken = taskToken
+        self.workflowId = workflowId
+        self.runId = runId
+        self.workflowType = workflowType
+        self.activityId = activityId
+        self.activityType = activityType
+        self.input = input
+        self.attempt = attempt
+        self.scheduledTime = scheduledTime
+        self.currentAttemptScheduledTime = currentAttemptScheduledTime
+        self.startedTime = startedTime
+        self.scheduleToCloseTimeoutMs = scheduleToCloseTimeoutMs
+        self.startToCloseTimeoutMs = startToCloseTimeoutMs
+        self.heartbeatTimeoutMs = heartbeatTimeoutMs
+        self.heartbeatDetails = heartbeatDetails
+    }
+
+    /// The idempotency key of this activity: the same for every attempt.
+    public var idempotencyKey: String { "\(workflowId)/\(runId)/\(activityId)" }
+}
+
+public struct PollActivityTaskResponse: Sendable, Hashable, Codable {
+    public var task: ActivityTask?
+    public init(task: ActivityTask?) { self.task = task }
+}
+
+public struct CompleteActivityTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var result: JSONValue?
+    public var identity: String?
+    public init(taskToken: String, result: JSONValue?, identity: String? = nil) {
+        self.taskToken = taskToken
+        self.result = result
+        self.identity = identity
+    }
+}
+
+public struct FailActivityTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var failure: Failure
+    public var identity: String?
+    public init(taskToken: String, failure: Failure, identity: String? = nil) {
+        self.taskToken = taskToken
+        self.failure = failure
+        self.identity = identity
+    }
+}
+
+/// The activity saw its cancellation (from a heartbeat response) and stopped.
+public struct CancelActivityTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var details: JSONValue?
+    public var identity: String?
+    public init(taskToken: String, details: JSONValue? = nil, identity: String? = nil) {
+        self.taskToken = taskToken
+        self.details = details
+        self.identity = identity
+    }
+}
+
+public struct HeartbeatActivityTaskRequest: Sendable, Hashable, Codable {
+    public var taskToken: String
+    public var details: JSONValue?
+    public init(taskToken: String, details: JSONValue? = nil) {
+        self.taskToken = taskToken
+        self.details = details
+    }
+}
+
+public struct HeartbeatActivityTaskResponse: Sendable, Hashable, Codable {
+    /// The workflow asked to cancel this activity: stop and answer with `cancelActivityTask`.
+    public var cancelRequested: Bool
+    public init(cancelRequested: Bool) { self.cancelRequested = cancelRequested }
+}
+
+/// A query the server pushes to a worker connection; the worker answers with `respondQuery`.
+public struct WorkflowQuery: Sendable, Hashable, Codable {
+    public var queryId: String
+    public var workflowId: String
+    public var runId: String
+    public var workflowType: String
+    public var taskQueue: String
+    public var queryType: String
+    public var args: JSONValue?
+    public init(
+        queryId: String, workflowId: String, runId: String, workflowType: String, taskQueue: String,
+        queryType: String, args: JSONValue?
+    ) {
+        self.queryId = queryId
+        self.workflowId = workflowId
+        self.runId = runId
+        self.workflowType = workflowType
+        self.taskQueue = taskQueue
+        self.queryType = queryType
+        self.args = args
+    }
+}
+
+public struct RespondQueryRequest: Sendable, Hashable, Codable {
+    public var queryId: String
+    public var result: JSONValue?
+    /// Set when the query failed (unknown type, handler threw); `result` is then ignored.
+    public var failure: Failure?
+    public init(queryId: String, result: JSONValue? = nil, failure: Failure? = nil) {
+        self.queryId = queryId
+        self.result = result
+        self.failure = failure
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import NIOCore
+import OrchestratorEngine
+import OrchestratorProtocol
+import OrchestratorTransport
+import Synchronization
+
+extension OrchestratorServer {
+    /// Serves one connection: the handshake, then requests in parallel, answered in any order.
+    ///
+    /// Protocol violations (a bad frame, no handshake, a wrong token) get an error frame with id 0 and
+    /// the connection is closed. A bad request (unknown operation, wrong field) gets an error for its
+    /// id and the connection stays open.
+    func serveConnection(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, listener: ServerAddress, engine: Engine
+    ) async {
+        let channel = connection.channel
+        guard let connectionId = register(channel) else {
+            try? await channel.close()
+            return
+        }
+        defer { unregister(connectionId) }
+        var logger = self.logger
+        logger[metadataKey: "connection"] = "\(connectionId)"
+        let handshaken = Atomic<Bool>(false)
+        let timeout = configuration.handshakeTimeoutMs
+        channel.eventLoop.scheduleTask(in: .milliseconds(timeout)) {
+            if !handshaken.load(ordering: .relaxed) {
+                ServerConnection.send(
+                    .error(id: 0, OrchestratorError(.handshakeRequired, "no hello within \(timeout) ms; closing")),
+                    on: channel)
+                channel.close(promise: nil)
+            }
+        }
+        var handle: ServerConnection?
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                try await withThrowingDiscardingTaskGroup { group in
+                    let inFlight = InFlightCounter()
+                    do {
+                        for try await frame in inbound {
+                            guard let current = handle else {
+                                handle = try await handshake(
+                                    frame, connectionId: connectionId, listener: listener, channel: channel,
+                                    logger: logger)
+                                guard let handle else { return }
+                                handshaken.store(true, ordering: .relaxed)
+                                await engine.connectionOpened(handle)
+                                continue
+                            }
+                            let message: RequestMessage
+                            do throws(RequestDecodingError) {
+                                message = try MessageCodec.decodeRequest(from: frame.readableBytesView)
+                            } catch {
+                                if case .malformed = error {
+                                    logger.info(
+                                        "closing connection: malformed frame", metadata: ["error": "\(error.error.message)"])
+                                    try? await Self.sendAndFlush(.error(id: 0, error.error), on: channel)
+                                    await engine.connectionClosed(current.connectionId)
+                                    return
+                                }
+                                current.send(.error(id: error.requestId, error.error))
+                                continue
+                            }
+                            if case .hello = message.request {
+                                current.send(.error(id: message.id, .invalidArgument("the handshake is already done")))
+                                continue
+                            }
+                            let limit = configuration.maximumRequestsInFlight
+                            if inFlight.increment() > limit {
+                                inFlight.decrement()
+                                current.send(
+                                    .error(
+                                        id: message.id,
+                                        OrchestratorError(
+                                            .resourceExhausted,
+                                            "more than \(limit) requests in flight on this connection; wait for answers before sending more")))
+                                continue
+                            }
+                            group.addTask {
+                                let result = await engine.handle(message.request, from: current)
+                                inFlight.decrement()
+                                switch result {
+                                case .success(let response): current.send(.response(id: message.id, response))
+                                case .failure(let error): current.send(.error(id: message.id, error))
+                                }
+                            }
+                        }
+                    } catch let error as OrchestratorError {
+                        // A frame the decoder refused (empty, too large, truncated).
+                        logger.info("closing connection: bad frame", metadata: ["error": "\(error.message)"])
+                        try? await Self.sendAndFlush(.error(id: 0, error), on: channel)
+                    } catch let error as ByteToMessageDecoderError {
+                        logger.info("closing connection: bad frame", metadata: ["error": "\(error)"])
+                    }
+                    if let handle { await engine.connectionClosed(handle.connectionId) }
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+            if let handle { await engine.connectionClosed(handle.connectionId) }
+        }
+        if let handle {
+            logger.info("disconnected", metadata: ["identity": "\(handle.identity)"])
+        }
+    }
+
+    /// Checks the first frame: a `hello` with a supported version, and the token on TCP.
+    private func handshake(
+        _ frame: ByteBuffer, connectionId: UInt64, listener: ServerAddress, channel: any Channel, logger: Logger
+    ) async throws -> ServerConnection? {
+        func refuse(_ id: UInt64, _ error: OrchestratorError) async throws -> ServerConnection? {
+            logger.info("handshake refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            try? await Self.sendAndFlush(.error(id: id, error), on: channel)
+            return nil
+        }
+        let message: RequestMessage
+        do throws(RequestDecodingError) {
+            message = try MessageCodec.decodeRequest(from: frame.readableBytesView)
+        } catch {
+            if case .malformed = error { return try await refuse(0, error.error) }
+            return try await refuse(
+                error.requestId, OrchestratorError(.handshakeRequired, "the first request must be hello; got an invalid request"))
+        }
+        guard case .hello(let hello) = message.request else {
+            return try await refuse(
+                message.id,
+                OrchestratorError(
+                    .handshakeRequired,
+                    "the first request on a connection must be hello, not \(message.request.operation.rawValue)"))
+        }
+        guard ProtocolVersion.supported.contains(hello.protocolVersion) else {
+            return try await refuse(
+                message.id,
+                OrchestratorError(
+                    .unsupportedVersion,
+                    "protocol version \(hello.protocolVersion) is not supported; this server speaks \(ProtocolVersion.supported.lowerBound)...\(ProtocolVersion.supported.upperBound)"))
+        }
+        if listener.isTCP, let expected = configuration.token {
+            guard let given = hello.token, constantTimeEquals(given, expected) else {
+                return try await refuse(
+                    message.id,
+                    OrchestratorError(
+                        .unauthenticated,
+                        hello.token == nil
+                            ? "this TCP listener requires a token; pass the server's token (--token-file on the server)"
+                            : "the token is wrong"))
+            }
+        }
+        let identity = hello.identity.isEmpty ? "connection-\(connectionId)" : String(hello.identity.prefix(200))
+        let handle = ServerConnection(connectionId: connectionId, identity: identity, channel: channel)
+        try await Self.sendAndFlush(
+            .response(
+                id: message.id,
+                .hello(
+                    HelloResponse(
+                        protocolVersion: ProtocolVersion.current, serverVersion: OrchestratorServer.version,
+                        connectionId: connectionId, maximumFrameLength: configuration.maximumFrameLength,
+                        maximumRequestsInFlight: configuration.maximumRequestsInFlight))), on: channel)
+        logger.info("connected", metadata: ["identity": "\(identity)", "listener": "\(listener)"])
+        return handle
+    }
+
+    static func sendAndFlush(_ message: ServerMessage, on channel: any Channel) async throws {
+        let data = try MessageCodec.encode(message)
+        var buffer = channel.allocator.buffer(capacity: data.count)
+        buffer.writeBytes(data)
+        try await channel.writeAndFlush(buffer)
+    }
+
+    /// The server's version, as the handshake reports it.
+    public static let version = "0.1.0"
+}
+
+/// Compares two strings in time that depends only on their lengths, not on where they differ.
+func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+    let a = Array(lhs.utf8)
+    let b = Array(rhs.utf8)
+    var difference = UInt8(a.count == b.count ? 0 : 1)
+    for index in 0..<max(a.count, b.count) {
+        let x = index < a.count ? a[index] : 0
+        let y = index < b.count ? b[index] : 0
+        difference |= x ^ y
+    }
+    return difference == 0
+}
+
+/// Requests in flight on one connection.
+final class InFlightCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    func decrement() { value.subtract(1, ordering: .relaxed) }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import OrchestratorProtocol
+
+/// What the engine needs from persistence. `SQLiteStore` is the implementation; the protocol keeps
+/// the engine free of SQL and lets another backend (PostgreSQL) slot in.
+///
+/// Writes come as batches applied atomically and durably (group commit: one transaction, one fsync
+/// per batch). Reads see committed data only.
+public protocol HistoryStore: Sendable {
+    /// Applies `operations` in order in one transaction and returns after it is durable.
+    func commit(_ operations: [StoreOperation]) async throws
+
+    /// Every open run with its tasks, activities, timers and buffered events.
+    func loadRecoveredState() throws -> RecoveredState
+
+    /// The run with this id.
+    func execution(runId: String) throws -> ExecutionRow?
+
+    /// The newest run of a workflow id.
+    func latestExecution(workflowId: String) throws -> ExecutionRow?
+
+    /// A request id already applied.
+    func requestId(_ requestId: String) throws -> RequestIdRow?
+
+    /// Events of a run with `afterEventId < eventId ≤ throughEventId`, in order, at most `limit`.
+    func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int) throws -> [HistoryEvent]
+
+    /// The last event of a run.
+    func lastEvent(runSeq: Int64) throws -> HistoryEvent?
+
+    /// Runs matching `filter`, newest first.
+    func listExecutions(_ filter: ExecutionFilter) throws -> [ExecutionRow]
+}
+
+extension HistoryStore {
+    /// All events of a run after `afterEventId`.
+    public func events(runSeq: Int64, afterEventId: Int64 = 0) throws -> [HistoryEvent] {
+        try events(runSeq: runSeq, afterEventId: afterEventId, throughEventId: .max, limit: .max)
+    }
+}
+
+/// Errors of the store, with the path and the step that failed.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
