@@ -105,10 +105,53 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers for tests of this package and of users' workers: an in-process server, a raw socket.
+        .target(
+            name: "OrchestratorTesting",
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorServer",
+                "OrchestratorClient",
+                "OrchestratorEngine",
+                "OrchestratorTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "OrchestratorProtocolTests",
-            dependencies: ["OrchestratorProtocol"],
-            resources: [.copy("Vectors")]
+            dependencies: [
+                "OrchestratorProtocol",
+                "OrchestratorTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "OrchestratorStoreTests",
+            dependencies: ["OrchestratorStore", "OrchestratorProtocol"]
+        ),
+        .testTarget(
+            name: "OrchestratorEngineTests",
+            dependencies: [
+                "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorEngine",
+                "OrchestratorServer",
+            ]
+        ),
+        .testTarget(
+            name: "OrchestratorServerTests",
+            dependencies: [
+                "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorServer",
+                "OrchestratorTransport",
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorTransport",
+                "orchestrator-server", "orchestrator",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

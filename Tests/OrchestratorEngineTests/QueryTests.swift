@@ -1,0 +1,113 @@
+import Foundation
+import OrchestratorClient
+import OrchestratorProtocol
+import Testing
+
+/// A fake worker that answers pushed queries with what `answer` returns.
+func answerQueries(on worker: OrchestratorClient, _ answer: @escaping @Sendable (WorkflowQuery) -> JSONValue?) -> Task<Void, Never> {
+    Task {
+        for await push in worker.pushes {
+            guard case .workflowQuery(let query) = push else { continue }
+            _ = try? await worker.send(RespondQueryRequest(queryId: query.queryId, result: answer(query)))
+        }
+    }
+}
+
+@Suite("Queries", .serialized)
+struct QueryTests {
+    @Test("a query goes to the worker that caches the run")
+    func stickyQuery() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let a = try await h.worker("worker-a")
+            let b = try await h.worker("worker-b")
+            try await h.complete(a, try #require(try await h.poll(a)))
+            async let idle = h.poll(b, timeoutMs: 1_000)
+            let answering = answerQueries(on: a) { query in ["by": "a", "query": .string(query.queryType)] }
+            let ignoring = answerQueries(on: b) { _ in ["by": "b"] }
+            let response = try await h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "status"))
+            #expect(response.result == ["by": "a", "query": "status"])
+            answering.cancel()
+            ignoring.cancel()
+            _ = try await idle
+        }
+    }
+
+    @Test("a query waits until the worker has processed every acknowledged signal")
+    func queryIsConsistentWithSignals() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)))
+            try await h.signal("wf", "add-alert", ["alertID": "A1"])
+            // The signal is acknowledged but the worker has not seen it: the query must wait for the task.
+            let seen = SeenSignals()
+            let answering = answerQueries(on: worker) { _ in .int(Int64(seen.count)) }
+            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "count"))
+            try await Task.sleep(for: .milliseconds(100))
+            let task = try #require(try await h.poll(worker))
+            seen.add(task.events.filter { $0.eventType == .workflowExecutionSignaled }.count)
+            try await h.complete(worker, task)
+            #expect(try await query.result == 1)
+            answering.cancel()
+        }
+    }
+
+    @Test("no worker polling the task queue: NO_WORKER at once")
+    func noWorker() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let error = await expectError(.noWorker) {
+                _ = try await h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "status"))
+            }
+            #expect(error?.message.contains("task queue q") == true)
+        }
+    }
+
+    @Test("a worker that does not answer: TIMEOUT; a failing handler: QUERY_FAILED")
+    func timeoutAndFailure() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)))
+            await expectError(.timeout) {
+                _ = try await h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "status", timeoutMs: 300))
+            }
+            let failing = Task {
+                for await push in worker.pushes {
+                    guard case .workflowQuery(let query) = push else { continue }
+                    _ = try? await worker.send(
+                        RespondQueryRequest(queryId: query.queryId, failure: Failure(message: "unknown query type nope")))
+                }
+            }
+            let error = await expectError(.queryFailed) {
+                _ = try await h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "nope"))
+            }
+            #expect(error?.message.contains("unknown query type nope") == true)
+            failing.cancel()
+        }
+    }
+
+    @Test("a closed run is queried through any worker of its task queue")
+    func closedRunQuery() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)), [.complete("RESOLVED")])
+            async let idle = h.poll(worker, timeoutMs: 1_000)
+            let answering = answerQueries(on: worker) { query in .string("replayed \(query.runId)") }
+            let response = try await h.client.send(QueryWorkflowRequest(workflowId: "wf", queryType: "status"))
+            #expect(response.result == .string("replayed \(response.runId)"))
+            answering.cancel()
+            _ = try await idle
+        }
+    }
+}
+
+/// A counter shared between a test and its fake worker.
+final class SeenSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    var count: Int { lock.withLock { value } }
+    func add(_ n: Int) { lock.withLock { value += n } }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import OrchestratorClient
+import OrchestratorProtocol
+import OrchestratorTesting
+import Testing
+
+@Suite("Restart recovery", .serialized)
+struct RecoveryTests {
+    @Test("after a restart: acknowledged events are kept, tasks re-queued, overdue timers fire")
+    func restart() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server = try await TestServer.start(dataDirectory: directory)
+        var client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        let task = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        _ = try await worker.send(
+            CompleteWorkflowTaskRequest(
+                taskToken: task.taskToken,
+                commands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 300))]))
+        _ = try await client.send(SignalWorkflowRequest(workflowId: "wf", signalName: "a"))
+        let before = try await client.send(GetWorkflowHistoryRequest(workflowId: "wf")).events
+        await server.stop()
+        // Down for longer than the timer's delay.
+        try await Task.sleep(for: .milliseconds(500))
+        server = try await TestServer.start(dataDirectory: directory)
+        client = try await server.connect()
+        let after = try await client.send(GetWorkflowHistoryRequest(workflowId: "wf")).events
+        #expect(Array(after.prefix(before.count)) == before, "everything acknowledged before the stop is still there")
+        let worker2 = try await server.connect(identity: "worker-2")
+        let next = try #require(try await worker2.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        let types = next.events.map(\.eventType)
+        #expect(types.filter { $0 == .timerFired }.count == 1)
+        #expect(types.contains(.workflowExecutionSignaled))
+        await server.stop()
+    }
+
+    @Test("a task held by a worker when the server stopped is failed as SERVER_RESTARTED and re-queued")
+    func interruptedTask() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server = try await TestServer.start(dataDirectory: directory)
+        let client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        _ = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        // A signal while the task is held is buffered durably (and persists the started event).
+        _ = try await client.send(SignalWorkflowRequest(workflowId: "wf", signalName: "while-held"))
+        await server.stop()
+        server = try await TestServer.start(dataDirectory: directory)
+        let worker2 = try await server.connect(identity: "worker-2")
+        let task = try #require(try await worker2.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        let failures = task.events.compactMap { e -> WorkflowTaskFailedAttributes? in
+            if case .workflowTaskFailed(let a) = e.attributes { return a }
+            return nil
+        }
+        #expect(failures.map(\.cause) == [.connectionClosed] || failures.map(\.cause) == [.serverRestarted])
+        #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
+        #expect(task.events.map(\.eventId) == Array(1...Int64(task.events.count)))
+        await server.stop()
+    }
+}

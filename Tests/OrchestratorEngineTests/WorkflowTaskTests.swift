@@ -1,0 +1,217 @@
+import Foundation
+import OrchestratorClient
+import OrchestratorProtocol
+import Testing
+
+@Suite("Workflow tasks", .serialized)
+struct WorkflowTaskTests {
+    @Test("a started workflow's first task carries the whole history")
+    func firstTaskCarriesWholeHistory() async throws {
+        try await Harness.with { h in
+            let run = try await h.start("wf-1", input: ["service": "payment-api"])
+            let worker = try await h.worker()
+            let task = try #require(try await h.poll(worker))
+            #expect(task.runId == run.runId)
+            #expect(task.workflowType == "TestWorkflow")
+            #expect(task.previousStartedEventId == 0)
+            #expect(task.events.map(\.eventType) == [.workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted])
+            #expect(task.events.map(\.eventId) == [1, 2, 3])
+            guard case .workflowExecutionStarted(let started) = task.events[0].attributes else {
+                Issue.record("first event is not WorkflowExecutionStarted")
+                return
+            }
+            #expect(started.input == ["service": "payment-api"])
+        }
+    }
+
+    @Test("a timer fires once, and its run gets exactly one TimerFired")
+    func timerFiresOnce() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-timer")
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            let started = ContinuousClock.now
+            try await h.complete(worker, first, [.timer("t1", 300)])
+            let second = try #require(try await h.poll(worker))
+            let elapsed = milliseconds(since: started)
+            #expect(elapsed >= 290, "the timer fired after \(elapsed) ms, before its 300 ms")
+            let fired = second.events.filter { $0.eventType == .timerFired }
+            #expect(fired.count == 1)
+            try await h.complete(worker, second)
+            // Nothing more comes: a second firing would schedule another task.
+            #expect(try await h.poll(worker, timeoutMs: 700) == nil)
+            let types = try await h.types("wf-timer")
+            #expect(types.filter { $0 == .timerFired }.count == 1)
+            #expect(types.filter { $0 == .timerStarted }.count == 1)
+        }
+    }
+
+    @Test("a signal that arrives while a task runs is delivered in the next task, after the completion")
+    func signalDuringTaskIsBuffered() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-signal")
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            try await h.signal("wf-signal", "add-alert", ["alertID": "ALERT-001"])
+            // While the task runs, the signal is not in history yet.
+            #expect(try await h.types("wf-signal").contains(.workflowExecutionSignaled) == false)
+            try await h.complete(worker, first)
+            let second = try #require(try await h.poll(worker))
+            let types = second.events.map(\.eventType)
+            #expect(types == [.workflowTaskCompleted, .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted])
+            #expect(second.events.first?.eventId == 4)
+            #expect(second.previousStartedEventId == 3)
+            guard case .workflowExecutionSignaled(let signal) = second.events[1].attributes else {
+                Issue.record("expected the signal")
+                return
+            }
+            #expect(signal.signalName == "add-alert")
+            #expect(signal.input == ["alertID": "ALERT-001"])
+        }
+    }
+
+    @Test("a signal to a run with no task running schedules one")
+    func signalSchedulesTask() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-s2")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)))
+            try await h.signal("wf-s2", "ack", ["responder": "alice"])
+            let task = try #require(try await h.poll(worker))
+            #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
+        }
+    }
+
+    @Test("the worker that completed a run's last task gets its next task, with only the new events")
+    func stickyRouting() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-sticky")
+            let a = try await h.worker("worker-a")
+            let b = try await h.worker("worker-b")
+            try await h.complete(a, try #require(try await h.poll(a)))
+            // B polls first and keeps polling; A polls a moment later. The task still goes to A.
+            async let fromB = h.poll(b, timeoutMs: 800)
+            try await Task.sleep(for: .milliseconds(100))
+            try await h.signal("wf-sticky", "ping")
+            let taskForA = try #require(try await h.poll(a))
+            #expect(taskForA.events.first?.eventId == 4, "a sticky task starts after the previous task's events")
+            #expect(try await fromB == nil)
+            let describe = try await h.describe("wf-sticky")
+            #expect(describe.stickyWorkerIdentity == "worker-a")
+        }
+    }
+
+    @Test("a task the sticky worker does not poll for goes to another worker with the whole history")
+    func stickyFallback() async throws {
+        try await Harness.with(configure: { $0.engine.stickyScheduleToStartTimeoutMs = 200 }) { h in
+            try await h.start("wf-fallback")
+            let a = try await h.worker("worker-a")
+            let b = try await h.worker("worker-b")
+            try await h.complete(a, try #require(try await h.poll(a)))
+            try await h.signal("wf-fallback", "ping")
+            // A is connected but does not poll: after the sticky timeout B gets it, from event 1.
+            let task = try #require(try await h.poll(b, timeoutMs: 3_000))
+            #expect(task.events.first?.eventId == 1)
+            #expect(task.previousStartedEventId == 3)
+        }
+    }
+
+    @Test("closing a worker connection returns its workflow task to the queue at once")
+    func connectionCloseReturnsTask() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-lease")
+            let a = try await h.worker("worker-a")
+            let b = try await h.worker("worker-b")
+            _ = try #require(try await h.poll(a))
+            async let next = h.poll(b, timeoutMs: 5_000)
+            try await Task.sleep(for: .milliseconds(50))
+            let closed = ContinuousClock.now
+            await a.close()
+            let task = try #require(try await next)
+            let elapsed = milliseconds(since: closed)
+            #expect(elapsed < 1_000, "the task came back after \(elapsed) ms")
+            #expect(task.events.first?.eventId == 1, "another worker gets the whole history")
+            let failed = task.events.compactMap { event -> WorkflowTaskFailedAttributes? in
+                if case .workflowTaskFailed(let a) = event.attributes { return a }
+                return nil
+            }
+            #expect(failed.map(\.cause) == [.connectionClosed])
+            #expect(failed.first?.identity == "worker-a")
+        }
+    }
+
+    @Test("a task that is not completed in time times out and is retried")
+    func workflowTaskTimeout() async throws {
+        try await Harness.with { h in
+            _ = try await h.client.send(
+                StartWorkflowRequest(workflowId: "wf-wtt", workflowType: "T", taskQueue: "q", workflowTaskTimeoutMs: 300))
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            let second = try #require(try await h.poll(worker, timeoutMs: 3_000))
+            #expect(second.attempt == 2)
+            #expect(second.events.contains { $0.eventType == .workflowTaskTimedOut })
+            await expectError(.notFound) { try await h.complete(worker, first) }
+            try await h.complete(worker, second, [.complete()])
+        }
+    }
+
+    @Test("closing while new events wait fails the task with UNHANDLED_COMMAND, and the workflow sees them")
+    func unhandledCommand() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-unhandled")
+            let worker = try await h.worker()
+            let task = try #require(try await h.poll(worker))
+            try await h.signal("wf-unhandled", "late")
+            try await h.complete(worker, task, [.complete("done")])
+            let next = try #require(try await h.poll(worker))
+            let types = next.events.map(\.eventType)
+            #expect(types.contains(.workflowTaskFailed))
+            #expect(types.contains(.workflowExecutionSignaled))
+            #expect(try await h.describe("wf-unhandled").execution.status == .running)
+            try await h.complete(worker, next, [.complete("done")])
+            #expect(try await h.describe("wf-unhandled").execution.status == .completed)
+        }
+    }
+
+    @Test("a bad command list changes nothing and the task is retried")
+    func badCommandsChangeNothing() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-bad")
+            let worker = try await h.worker()
+            let task = try #require(try await h.poll(worker))
+            let error = await expectError(.invalidArgument) {
+                try await h.complete(worker, task, [.timer("t", 1000), .timer("t", 2000)])
+            }
+            #expect(error?.message.contains("already started") == true)
+            let types = try await h.types("wf-bad")
+            #expect(!types.contains(.timerStarted), "no command of a rejected list is applied")
+            #expect(types.last == .workflowTaskScheduled || types.contains(.workflowTaskFailed))
+            let retry = try #require(try await h.poll(worker))
+            #expect(retry.attempt == 2)
+        }
+    }
+
+    @Test("a worker-reported failure is recorded and retried with a growing delay")
+    func failWorkflowTaskRetries() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-fail")
+            let worker = try await h.worker()
+            var attempts: [Int32] = []
+            var times: [ContinuousClock.Instant] = []
+            for _ in 0..<3 {
+                let task = try #require(try await h.poll(worker, timeoutMs: 5_000))
+                attempts.append(task.attempt)
+                times.append(.now)
+                _ = try await worker.send(
+                    FailWorkflowTaskRequest(
+                        taskToken: task.taskToken, cause: .nonDeterministicError,
+                        failure: Failure(message: "history event 5 is TimerStarted, the code scheduled an activity")))
+            }
+            #expect(attempts == [1, 2, 3])
+            let third = times[2] - times[1]
+            #expect(third >= .milliseconds(900), "attempt 3 waits about a second, waited \(third)")
+            let failures = try await h.history("wf-fail").filter { $0.eventType == .workflowTaskFailed }
+            #expect(failures.count == 3)
+        }
+    }
+}
