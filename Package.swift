@@ -105,6 +105,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "orchestrator-bench",
+            dependencies: [
+                "OrchestratorEngine",
+                "OrchestratorStore",
+                "OrchestratorProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Helpers for tests of this package and of users' workers: an in-process server, a raw socket.
         .target(
             name: "OrchestratorTesting",

@@ -139,7 +139,11 @@ for op, req, res, who, doc in OPERATIONS:
 
 path = pathlib.Path(__file__).resolve().parents[2] / "Sources/OrchestratorProtocol/Operations.swift"
 path.write_text("\n".join(out))
-print(f"wrote {path}")
+# Keep the generated file in the project's format (Scripts/test lints it).
+import shutil, subprocess
+if shutil.which("swift"):
+    subprocess.run(["swift", "format", "--in-place", str(path)], check=False)
+print(f"wrote {path}", file=__import__("sys").stderr)
 
 # Also print the table for Protocol/README.md.
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ import OrchestratorTransport
 public struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The server: unix:///path/orchestrator.sock or tcp://host:port (default: $ORCHESTRATOR_ADDRESS, else ./.orchestrator/orchestrator.sock).")
+        help:
+            "The server: unix:///path/orchestrator.sock or tcp://host:port (default: $ORCHESTRATOR_ADDRESS, else ./.orchestrator/orchestrator.sock)."
+    )
     public var address: String?
 
     @Option(name: .long, help: "A file holding the token TCP listeners require (default: $ORCHESTRATOR_TOKEN).")
@@ -30,7 +32,8 @@ public struct ConnectionOptions: ParsableArguments {
     public func token() throws -> String? {
         if let tokenFile {
             do {
-                return try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                return try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
             } catch {
                 throw ValidationError("cannot read the token file \(tokenFile): \(error.localizedDescription)")
             }

@@ -21,7 +21,8 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "\(Timestamp.now().iso8601) level=\(event.level) logger=\(label) msg=\(Self.quote(event.message.description))"
+        var line =
+            "\(Timestamp.now().iso8601) level=\(event.level) logger=\(label) msg=\(Self.quote(event.message.description))"
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
@@ -37,7 +38,8 @@ public struct LogfmtLogHandler: LogHandler {
         case .string(let text): text
         case .stringConvertible(let value): value.description
         case .array(let values): "[" + values.map(render).joined(separator: ",") + "]"
-        case .dictionary(let values): "{" + values.keys.sorted().map { "\($0):\(render(values[$0]!))" }.joined(separator: ",") + "}"
+        case .dictionary(let values):
+            "{" + values.keys.sorted().map { "\($0):\(render(values[$0]!))" }.joined(separator: ",") + "}"
         }
     }
 

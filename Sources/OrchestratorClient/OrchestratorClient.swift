@@ -23,7 +23,9 @@ public final class OrchestratorClient: Sendable {
     private let channel: any Channel
     private let state: ClientState
 
-    private init(address: ServerAddress, identity: String, hello: HelloResponse, channel: any Channel, state: ClientState) {
+    private init(
+        address: ServerAddress, identity: String, hello: HelloResponse, channel: any Channel, state: ClientState
+    ) {
         self.address = address
         self.identity = identity
         self.hello = hello
@@ -74,7 +76,8 @@ public final class OrchestratorClient: Sendable {
         }
         switch response {
         case .response(_, .hello(let hello)):
-            return OrchestratorClient(address: address, identity: identity, hello: hello, channel: channel, state: state)
+            return OrchestratorClient(
+                address: address, identity: identity, hello: hello, channel: channel, state: state)
         case .error(_, let error):
             channel.close(promise: nil)
             throw error
@@ -89,7 +92,8 @@ public final class OrchestratorClient: Sendable {
         let response = try await send(body.request)
         guard let result = Body.result(from: response) else {
             throw OrchestratorError(
-                .internal, "the server answered \(Body.operation.rawValue) with a \(response.operation.rawValue) result")
+                .internal, "the server answered \(Body.operation.rawValue) with a \(response.operation.rawValue) result"
+            )
         }
         return result
     }
@@ -153,7 +157,8 @@ final class ClientState: Sendable {
                 var buffer = channel.allocator.buffer(capacity: data.count)
                 buffer.writeBytes(data)
                 channel.writeAndFlush(buffer).whenFailure { [self] error in
-                    self.fail(id: message.id, with: OrchestratorError(.unavailable, "sending to the server failed: \(error)"))
+                    self.fail(
+                        id: message.id, with: OrchestratorError(.unavailable, "sending to the server failed: \(error)"))
                 }
             }
         } onCancel: {
@@ -204,7 +209,8 @@ final class ClientInboundHandler: ChannelInboundHandler, Sendable {
         do {
             state.received(try MessageCodec.decodeServerMessage(from: frame.readableBytesView))
         } catch {
-            state.closed(with: OrchestratorError(.malformedFrame, "the server sent a message this client cannot read: \(error)"))
+            state.closed(
+                with: OrchestratorError(.malformedFrame, "the server sent a message this client cannot read: \(error)"))
             context.close(promise: nil)
         }
     }
@@ -215,7 +221,8 @@ final class ClientInboundHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let wrapped = (error as? OrchestratorError)
+        let wrapped =
+            (error as? OrchestratorError)
             ?? OrchestratorError(.unavailable, "the connection to the orchestrator server failed: \(error)")
         state.closed(with: wrapped)
         context.close(promise: nil)
@@ -241,6 +248,7 @@ public struct ConnectionError: Error, CustomStringConvertible, Sendable {
         } else {
             reason = underlying
         }
-        return "cannot reach the orchestrator server at \(address) (\(reason)); start it with `orchestrator-server` (from the directory holding .orchestrator), or pass --address / set ORCHESTRATOR_ADDRESS"
+        return
+            "cannot reach the orchestrator server at \(address) (\(reason)); start it with `orchestrator-server` (from the directory holding .orchestrator), or pass --address / set ORCHESTRATOR_ADDRESS"
     }
 }

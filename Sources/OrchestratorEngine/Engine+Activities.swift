@@ -85,7 +85,8 @@ extension Engine {
 
     // MARK: - Worker operations
 
-    func pollActivityTask(_ request: PollActivityTaskRequest, connection: ConnectionState) async throws(OrchestratorError)
+    func pollActivityTask(_ request: PollActivityTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
         -> ActivityTask?
     {
         try validateName(request.taskQueue, field: "taskQueue")
@@ -98,7 +99,8 @@ extension Engine {
             return await withCheckedContinuation { continuation in
                 startActivity(
                     execution, scheduledEventId: ref.scheduledEventId,
-                    poller: Poller(id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
+                    poller: Poller(
+                        id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
             }
         }
         let deadline = longPollDeadline(request.timeoutMs)
@@ -120,12 +122,15 @@ extension Engine {
         else {
             throw OrchestratorError(
                 .notFound,
-                "activity task \(token) is no longer held: the attempt timed out, was retried elsewhere, was canceled, or the run closed")
+                "activity task \(token) is no longer held: the attempt timed out, was retried elsewhere, was canceled, or the run closed"
+            )
         }
         return (execution, activity, ref)
     }
 
-    func completeActivityTask(_ request: CompleteActivityTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+    func completeActivityTask(_ request: CompleteActivityTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
+    {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
         removeActivity(execution, scheduledEventId: activity.scheduledEventId)
@@ -144,7 +149,9 @@ extension Engine {
         try await durable()
     }
 
-    func failActivityTask(_ request: FailActivityTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+    func failActivityTask(_ request: FailActivityTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
+    {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         failActivityAttempt(
             execution, activity, failure: request.failure, timeoutType: nil, retryAtOnce: false,
@@ -152,7 +159,9 @@ extension Engine {
         try await durable()
     }
 
-    func cancelActivityTask(_ request: CancelActivityTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+    func cancelActivityTask(_ request: CancelActivityTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
+    {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
         removeActivity(execution, scheduledEventId: activity.scheduledEventId)
@@ -195,7 +204,8 @@ extension Engine {
         let now = clock.now()
         if let holder = activity.startedConnection {
             connections[holder]?.heldActivities.remove(
-                ActivityRef(runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: activity.attempt))
+                ActivityRef(
+                    runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: activity.attempt))
         }
         let policy = activity.retryPolicy
         var retryState: RetryState?
@@ -242,7 +252,8 @@ extension Engine {
         execution.activities[activity.scheduledEventId] = next
         persistActivity(execution, next)
         statistics.activityRetries += 1
-        let ref = ActivityRef(runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: next.attempt)
+        let ref = ActivityRef(
+            runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: next.attempt)
         if delay == 0 {
             afterCommit(.activityReady(ref))
         } else {
@@ -252,7 +263,8 @@ extension Engine {
                         runSeq: execution.runSeq, key: TimerKey.activityRetry(activity.scheduledEventId),
                         fireTime: nextTime, eventId: activity.scheduledEventId)))
             addTimer(
-                .activityRetry(runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: next.attempt),
+                .activityRetry(
+                    runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: next.attempt),
                 at: nextTime)
         }
     }
@@ -276,7 +288,8 @@ extension Engine {
         else { return }
         removeActivity(execution, scheduledEventId: scheduledEventId)
         let failure = Failure(
-            message: "activity \(activity.activityType) did not finish within its schedule-to-close timeout of \(activity.scheduleToCloseTimeoutMs ?? 0) ms",
+            message:
+                "activity \(activity.activityType) did not finish within its schedule-to-close timeout of \(activity.scheduleToCloseTimeoutMs ?? 0) ms",
             type: "ScheduleToCloseTimeout")
         addActivityOutcome(
             execution,
@@ -309,11 +322,13 @@ extension Engine {
         switch timeoutType {
         case .heartbeat:
             failure = Failure(
-                message: "activity \(activity.activityType) attempt \(activity.attempt) sent no heartbeat within \(activity.heartbeatTimeoutMs ?? 0) ms",
+                message:
+                    "activity \(activity.activityType) attempt \(activity.attempt) sent no heartbeat within \(activity.heartbeatTimeoutMs ?? 0) ms",
                 type: "HeartbeatTimeout")
         default:
             failure = Failure(
-                message: "activity \(activity.activityType) attempt \(activity.attempt) did not finish within its start-to-close timeout of \(activity.startToCloseTimeoutMs) ms",
+                message:
+                    "activity \(activity.activityType) attempt \(activity.attempt) did not finish within its start-to-close timeout of \(activity.startToCloseTimeoutMs) ms",
                 type: "StartToCloseTimeout")
         }
         failActivityAttempt(

@@ -21,7 +21,8 @@ extension Engine {
                     return "\(position): an activity with id \(c.activityId) is already pending"
                 }
                 if c.startToCloseTimeoutMs == nil && c.scheduleToCloseTimeoutMs == nil {
-                    return "\(position): activity \(c.activityType) needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs"
+                    return
+                        "\(position): activity \(c.activityType) needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs"
                 }
                 for (name, value) in [
                     ("startToCloseTimeoutMs", c.startToCloseTimeoutMs),
@@ -51,14 +52,17 @@ extension Engine {
                 if c.timerId.isEmpty { return "\(position): timerId is empty" }
                 if timers.contains(c.timerId) { return "\(position): timer \(c.timerId) is already started" }
                 if c.startToFireTimeoutMs <= 0 {
-                    return "\(position): timer \(c.timerId) needs a positive startToFireTimeoutMs, got \(c.startToFireTimeoutMs)"
+                    return
+                        "\(position): timer \(c.timerId) needs a positive startToFireTimeoutMs, got \(c.startToFireTimeoutMs)"
                 }
                 timers.insert(c.timerId)
             case .cancelTimer(let c):
                 if !timers.contains(c.timerId) { return "\(position): no timer \(c.timerId) is pending" }
                 timers.remove(c.timerId)
             case .continueAsNewWorkflowExecution(let c):
-                if let t = c.workflowTaskTimeoutMs, t <= 0 { return "\(position): workflowTaskTimeoutMs must be positive" }
+                if let t = c.workflowTaskTimeoutMs, t <= 0 {
+                    return "\(position): workflowTaskTimeoutMs must be positive"
+                }
             case .recordMarker(let c):
                 if c.markerName.isEmpty { return "\(position): markerName is empty" }
             case .startChildWorkflowExecution(let c):
@@ -142,7 +146,9 @@ extension Engine {
                         workflowTaskCompletedEventId: completedId)), at: now)
             let fireTime = now.adding(milliseconds: c.startToFireTimeoutMs)
             execution.timers[c.timerId] = UserTimer(timerId: c.timerId, startedEventId: id, fireTime: fireTime)
-            write(.putTimer(TimerRow(runSeq: execution.runSeq, key: TimerKey.user(c.timerId), fireTime: fireTime, eventId: id)))
+            write(
+                .putTimer(
+                    TimerRow(runSeq: execution.runSeq, key: TimerKey.user(c.timerId), fireTime: fireTime, eventId: id)))
             addTimer(.user(runSeq: execution.runSeq, timerId: c.timerId, startedEventId: id), at: fireTime)
 
         case .cancelTimer(let c):
@@ -150,7 +156,9 @@ extension Engine {
             appendEvent(
                 execution,
                 .timerCanceled(
-                    .init(timerId: c.timerId, startedEventId: timer.startedEventId, workflowTaskCompletedEventId: completedId)))
+                    .init(
+                        timerId: c.timerId, startedEventId: timer.startedEventId,
+                        workflowTaskCompletedEventId: completedId)))
             write(.deleteTimer(runSeq: execution.runSeq, key: TimerKey.user(c.timerId)))
 
         case .completeWorkflowExecution(let c):
@@ -198,7 +206,8 @@ extension Engine {
         case .recordMarker(let c):
             appendEvent(
                 execution,
-                .markerRecorded(.init(markerName: c.markerName, details: c.details, workflowTaskCompletedEventId: completedId)))
+                .markerRecorded(
+                    .init(markerName: c.markerName, details: c.details, workflowTaskCompletedEventId: completedId)))
 
         case .upsertWorkflowSearchAttributes(let c):
             appendEvent(
@@ -285,14 +294,17 @@ extension Engine {
                 workflowId: c.workflowId, runId: makeRunId(), workflowType: c.workflowType, taskQueue: taskQueue,
                 input: c.input, workflowTaskTimeoutMs: timeout, identity: "workflow \(parent.workflowId)",
                 requestId: nil, searchAttributes: nil, firstExecutionRunId: nil, continuedExecutionRunId: nil,
-                parent: ParentReference(workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: initiatedId)))
+                parent: ParentReference(
+                    workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: initiatedId)))
         parent.persisted.children[initiatedId] = ChildState(
             workflowId: c.workflowId, workflowType: c.workflowType, runId: child.runId, initiatedEventId: initiatedId,
             startedEventId: nil, parentClosePolicy: policy)
         addWorkflowEvent(
             parent,
             .childWorkflowExecutionStarted(
-                .init(workflowId: c.workflowId, runId: child.runId, workflowType: c.workflowType, initiatedEventId: initiatedId)))
+                .init(
+                    workflowId: c.workflowId, runId: child.runId, workflowType: c.workflowType,
+                    initiatedEventId: initiatedId)))
         // The started event's id is the one just appended (or buffered, when a task runs).
         if let last = parent.tail.last, case .childWorkflowExecutionStarted = last.attributes {
             parent.persisted.children[initiatedId]?.startedEventId = last.eventId
@@ -333,9 +345,13 @@ extension Engine {
             case .abandon:
                 break
             case .terminate:
-                terminate(childRun, reason: "parent \(execution.workflowId) closed (parent close policy TERMINATE)", details: nil, identity: nil)
+                terminate(
+                    childRun, reason: "parent \(execution.workflowId) closed (parent close policy TERMINATE)",
+                    details: nil, identity: nil)
             case .requestCancel:
-                requestCancel(childRun, reason: "parent \(execution.workflowId) closed (parent close policy REQUEST_CANCEL)", identity: nil)
+                requestCancel(
+                    childRun, reason: "parent \(execution.workflowId) closed (parent close policy REQUEST_CANCEL)",
+                    identity: nil)
             }
         }
     }

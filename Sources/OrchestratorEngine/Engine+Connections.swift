@@ -99,7 +99,8 @@ extension Engine {
             queries[queryId] = nil
             if let target = query.connectionId { connections[target]?.pendingQueries.remove(queryId) }
             if let runSeq = query.runSeq { executions[runSeq]?.queriesAwaitingTask.removeAll { $0 == queryId } }
-            query.continuation.resume(returning: .failure(OrchestratorError(.unavailable, "the connection that asked closed")))
+            query.continuation.resume(
+                returning: .failure(OrchestratorError(.unavailable, "the connection that asked closed")))
         }
     }
 }

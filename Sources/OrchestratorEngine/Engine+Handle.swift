@@ -17,7 +17,8 @@ extension Engine {
         }
     }
 
-    private nonisolated func serve(_ request: Request, from connection: any EngineConnection) async throws(OrchestratorError)
+    private nonisolated func serve(_ request: Request, from connection: any EngineConnection)
+        async throws(OrchestratorError)
         -> Response
     {
         switch request {
@@ -49,7 +50,8 @@ extension Engine {
             }
             let hasMore = (events.last?.eventId ?? range.committedThrough) < range.committedThrough
             return .getWorkflowHistory(
-                GetWorkflowHistoryResponse(runId: range.runId, events: events, hasMore: hasMore, closed: range.closed && !hasMore))
+                GetWorkflowHistoryResponse(
+                    runId: range.runId, events: events, hasMore: hasMore, closed: range.closed && !hasMore))
         case .awaitWorkflowResult(let body):
             var current = body
             while true {
@@ -65,9 +67,13 @@ extension Engine {
         case .terminateWorkflow(let body):
             return .terminateWorkflow(try await terminateWorkflow(body))
         case .pollWorkflowTask(let body):
-            guard let delivery = try await withConnection(connection, { engine, state throws(OrchestratorError) in
-                try await engine.pollWorkflowTask(body, connection: state)
-            }) else {
+            guard
+                let delivery = try await withConnection(
+                    connection,
+                    { engine, state throws(OrchestratorError) in
+                        try await engine.pollWorkflowTask(body, connection: state)
+                    })
+            else {
                 return .pollWorkflowTask(PollWorkflowTaskResponse(task: nil))
             }
             do {

@@ -12,7 +12,9 @@ extension Engine {
         case .activityReady(let ref):
             activityBecameReady(ref)
         case .historyAdvanced(let runSeq, let through):
-            if let execution = executions[runSeq] { execution.committedEventId = max(execution.committedEventId, through) }
+            if let execution = executions[runSeq] {
+                execution.committedEventId = max(execution.committedEventId, through)
+            }
             wake(&historyWaiters, runSeq: runSeq)
         case .runClosed(let runSeq):
             guard let execution = executions[runSeq], !execution.isOpen else { return }

@@ -5,7 +5,9 @@ extension Engine {
     /// Asks a run's worker a question. The query reflects every event acknowledged before it: if a
     /// workflow task is pending, the query waits for it to complete. It goes to the connection that
     /// caches the run (sticky), else to any worker polling the run's task queue, which replays it.
-    func queryWorkflow(_ request: QueryWorkflowRequest, origin: UInt64) async throws(OrchestratorError) -> QueryWorkflowResponse {
+    func queryWorkflow(_ request: QueryWorkflowRequest, origin: UInt64) async throws(OrchestratorError)
+        -> QueryWorkflowResponse
+    {
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.queryType, field: "queryType")
         try validateTimeout(request.timeoutMs, field: "timeoutMs", maximum: configuration.maximumLongPollTimeoutMs)
@@ -32,7 +34,8 @@ extension Engine {
             taskQueue: taskQueue, queryType: request.queryType, args: request.args)
         let result = await withCheckedContinuation { continuation in
             queries[queryId] = PendingQuery(
-                query: query, originConnectionId: origin, runSeq: runSeq, deadline: clock.now().adding(milliseconds: timeout), connectionId: nil,
+                query: query, originConnectionId: origin, runSeq: runSeq,
+                deadline: clock.now().adding(milliseconds: timeout), connectionId: nil,
                 continuation: continuation)
             if let execution = executions[runSeq], execution.isOpen,
                 execution.workflowTask != nil || execution.workflowTaskRetryPending
@@ -61,7 +64,8 @@ extension Engine {
                 returning: .failure(
                     OrchestratorError(
                         .noWorker,
-                        "no worker is polling task queue \(query.query.taskQueue) to answer query \(query.query.queryType); start a worker for that task queue")))
+                        "no worker is polling task queue \(query.query.taskQueue) to answer query \(query.query.queryType); start a worker for that task queue"
+                    )))
             return
         }
         query.connectionId = target.id
@@ -75,7 +79,9 @@ extension Engine {
         if let poller = taskQueues[taskQueue]?.workflowPollers.last, let connection = connections[poller.connectionId] {
             return connection
         }
-        return connections.values.filter { $0.workflowQueues.contains(taskQueue) }.max { $0.lastPollTime < $1.lastPollTime }
+        return connections.values.filter { $0.workflowQueues.contains(taskQueue) }.max {
+            $0.lastPollTime < $1.lastPollTime
+        }
     }
 
     /// Routes queries that waited for the run's workflow task, once no task is pending.

@@ -2,7 +2,9 @@ import OrchestratorProtocol
 import OrchestratorStore
 
 extension Engine {
-    func describeWorkflow(_ request: DescribeWorkflowRequest) async throws(OrchestratorError) -> DescribeWorkflowResponse {
+    func describeWorkflow(_ request: DescribeWorkflowRequest) async throws(OrchestratorError)
+        -> DescribeWorkflowResponse
+    {
         try validateName(request.workflowId, field: "workflowId")
         try await durable()
         switch try resolveRun(workflowId: request.workflowId, runId: request.runId) {
@@ -30,7 +32,8 @@ extension Engine {
             let timers = execution.timers.values.sorted { $0.startedEventId < $1.startedEventId }.map {
                 PendingTimerInfo(timerId: $0.timerId, startedEventId: $0.startedEventId, fireTime: $0.fireTime)
             }
-            let children = execution.persisted.children.values.sorted { $0.initiatedEventId < $1.initiatedEventId }.map {
+            let children = execution.persisted.children.values.sorted { $0.initiatedEventId < $1.initiatedEventId }.map
+            {
                 PendingChildInfo(
                     workflowId: $0.workflowId, runId: $0.runId, workflowType: $0.workflowType,
                     initiatedEventId: $0.initiatedEventId)
@@ -50,7 +53,9 @@ extension Engine {
         var closed: Bool
     }
 
-    func historyRange(_ request: GetWorkflowHistoryRequest, origin: UInt64) async throws(OrchestratorError) -> HistoryRange {
+    func historyRange(_ request: GetWorkflowHistoryRequest, origin: UInt64) async throws(OrchestratorError)
+        -> HistoryRange
+    {
         try validateName(request.workflowId, field: "workflowId")
         let after = request.afterEventId ?? 0
         let deadline = longPollDeadline(request.timeoutMs)
@@ -59,7 +64,8 @@ extension Engine {
             switch resolved {
             case .stored(let row):
                 return HistoryRange(
-                    runSeq: row.runSeq, runId: row.runId, committedThrough: row.historyLength, closed: !row.status.isOpen)
+                    runSeq: row.runSeq, runId: row.runId, committedThrough: row.historyLength,
+                    closed: !row.status.isOpen)
             case .memory(let execution):
                 let closedAndCommitted = !execution.isOpen && execution.committedEventId >= execution.nextEventId - 1
                 if request.waitNewEvent == true && execution.committedEventId <= after && !closedAndCommitted
@@ -68,7 +74,8 @@ extension Engine {
                     let id = makeWaiterId()
                     let woke = await withCheckedContinuation { continuation in
                         historyWaiters[execution.runSeq, default: []].append(
-                            RunWaiter(id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
+                            RunWaiter(
+                                id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
                     }
                     if woke, let current = executions[execution.runSeq] {
                         resolved = .memory(current)
@@ -86,7 +93,9 @@ extension Engine {
     }
 
     /// Waits until a run is closed and committed; follows continue-as-new when asked.
-    func awaitWorkflowResult(_ request: AwaitWorkflowResultRequest, origin: UInt64) async throws(OrchestratorError) -> ExecutionRow {
+    func awaitWorkflowResult(_ request: AwaitWorkflowResultRequest, origin: UInt64) async throws(OrchestratorError)
+        -> ExecutionRow
+    {
         try validateName(request.workflowId, field: "workflowId")
         let deadline = longPollDeadline(request.timeoutMs)
         var runId = request.runId
@@ -123,7 +132,9 @@ extension Engine {
         AwaitWorkflowResultResponse, nextRunId: String?
     ) {
         let event: HistoryEvent?
-        do { event = try store.lastEvent(runSeq: row.runSeq) } catch { throw .internal("reading history failed: \(error)") }
+        do { event = try store.lastEvent(runSeq: row.runSeq) } catch {
+            throw .internal("reading history failed: \(error)")
+        }
         var response = AwaitWorkflowResultResponse(runId: row.runId, status: row.status, result: nil, failure: nil)
         var next: String?
         switch event?.attributes {
@@ -132,7 +143,8 @@ extension Engine {
         case .workflowExecutionCanceled(let a):
             response.failure = Failure(message: "workflow canceled", type: "Canceled", details: a.details)
         case .workflowExecutionTerminated(let a):
-            response.failure = Failure(message: "workflow terminated: \(a.reason)", type: "Terminated", details: a.details)
+            response.failure = Failure(
+                message: "workflow terminated: \(a.reason)", type: "Terminated", details: a.details)
         case .workflowExecutionContinuedAsNew(let a): next = followRuns ? a.newExecutionRunId : nil
         default: break
         }

@@ -39,8 +39,10 @@ extension Engine {
             guard let execution = executions[timer.runSeq] else { continue }
             if timer.key.hasPrefix("user/") {
                 let timerId = String(timer.key.dropFirst("user/".count))
-                execution.timers[timerId] = UserTimer(timerId: timerId, startedEventId: timer.eventId, fireTime: timer.fireTime)
-                addTimer(.user(runSeq: timer.runSeq, timerId: timerId, startedEventId: timer.eventId), at: timer.fireTime)
+                execution.timers[timerId] = UserTimer(
+                    timerId: timerId, startedEventId: timer.eventId, fireTime: timer.fireTime)
+                addTimer(
+                    .user(runSeq: timer.runSeq, timerId: timerId, startedEventId: timer.eventId), at: timer.fireTime)
             } else if timer.key.hasPrefix("activity-retry/") {
                 guard let activity = execution.activities[timer.eventId] else { continue }
                 addTimer(
@@ -62,7 +64,9 @@ extension Engine {
                 scheduledEventId: row.scheduledEventId, attempt: row.attempt, taskQueue: row.taskQueue,
                 scheduledTime: row.scheduledTime)
             let startedEvent = execution.tail.last { event in
-                if case .workflowTaskStarted(let a) = event.attributes { return a.scheduledEventId == row.scheduledEventId }
+                if case .workflowTaskStarted(let a) = event.attributes {
+                    return a.scheduledEventId == row.scheduledEventId
+                }
                 return false
             }
             if let startedEvent {
@@ -72,7 +76,8 @@ extension Engine {
                 execution.workflowTask = task
                 failStartedWorkflowTask(
                     execution, cause: .serverRestarted,
-                    failure: Failure(message: "the server restarted while a worker held the workflow task", type: "ServerRestarted"),
+                    failure: Failure(
+                        message: "the server restarted while a worker held the workflow task", type: "ServerRestarted"),
                     identity: nil)
                 interruptedTasks += 1
             } else {
@@ -95,7 +100,9 @@ extension Engine {
             metadata: [
                 "openRuns": "\(executions.count)", "workflowTasks": "\(requeuedTasks)",
                 "interruptedWorkflowTasks": "\(interruptedTasks)", "activities": "\(requeuedActivities)",
-                "timers": "\(timerHeap.count)", "elapsedMs": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                "timers": "\(timerHeap.count)",
+                "elapsedMs":
+                    "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         try await awaitDurable()
     }

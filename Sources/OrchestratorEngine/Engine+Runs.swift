@@ -73,7 +73,9 @@ extension Engine {
         for activity in execution.activities.values {
             if let holder = activity.startedConnection {
                 connections[holder]?.heldActivities.remove(
-                    ActivityRef(runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: activity.attempt))
+                    ActivityRef(
+                        runSeq: execution.runSeq, scheduledEventId: activity.scheduledEventId, attempt: activity.attempt
+                    ))
             }
         }
         appendEvent(execution, event, at: now)
@@ -131,11 +133,13 @@ extension Engine {
             return nil
         case .allowDuplicateFailedOnly:
             if latestStatus == .completed || latestStatus == .continuedAsNew {
-                return "workflow \(workflowId) already completed (run \(latestRunId)) and the reuse policy ALLOW_DUPLICATE_FAILED_ONLY allows a new run only after a failure"
+                return
+                    "workflow \(workflowId) already completed (run \(latestRunId)) and the reuse policy ALLOW_DUPLICATE_FAILED_ONLY allows a new run only after a failure"
             }
             return nil
         case .rejectDuplicate:
-            return "workflow \(workflowId) already ran (run \(latestRunId)) and the reuse policy REJECT_DUPLICATE forbids a second run"
+            return
+                "workflow \(workflowId) already ran (run \(latestRunId)) and the reuse policy REJECT_DUPLICATE forbids a second run"
         }
     }
 
@@ -172,7 +176,8 @@ extension Engine {
         if let applied = try appliedRequestId(request.requestId) {
             guard applied.workflowId == request.workflowId else {
                 throw .invalidArgument(
-                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id")
+                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id"
+                )
             }
             try await durable()
             return StartWorkflowResponse(runId: applied.runId, started: false)
@@ -227,12 +232,14 @@ extension Engine {
         if let applied = try appliedRequestId(request.requestId) {
             guard applied.workflowId == request.workflowId else {
                 throw .invalidArgument(
-                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id")
+                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id"
+                )
             }
             try await durable()
             return SignalWorkflowResponse(runId: applied.runId)
         }
-        let execution = try openRun(workflowId: request.workflowId, runId: request.runId, action: "signal \(request.signalName)")
+        let execution = try openRun(
+            workflowId: request.workflowId, runId: request.runId, action: "signal \(request.signalName)")
         addWorkflowEvent(
             execution,
             .workflowExecutionSignaled(

@@ -30,7 +30,8 @@ extension Engine {
     func dispatchWorkflowTask(_ execution: Execution) {
         guard execution.isOpen, let task = execution.workflowTask, !task.isStarted else { return }
         if let stickyId = execution.stickyConnection, let connection = connections[stickyId] {
-            if let index = taskQueues[task.taskQueue]?.workflowPollers.firstIndex(where: { $0.connectionId == stickyId }) {
+            if let index = taskQueues[task.taskQueue]?.workflowPollers.firstIndex(where: { $0.connectionId == stickyId }
+            ) {
                 let poller = taskQueues[task.taskQueue]!.workflowPollers.remove(at: index)
                 startWorkflowTask(execution, poller: poller)
                 return
@@ -67,7 +68,8 @@ extension Engine {
         let now = clock.now()
         let identity = connection?.handle.identity
         let startedId = appendEvent(
-            execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now)
+            execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now
+        )
         task.location = .started(poller.connectionId)
         task.startedEventId = startedId
         task.startedTime = now
@@ -107,7 +109,8 @@ extension Engine {
 
     // MARK: - Polling
 
-    func pollWorkflowTask(_ request: PollWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError)
+    func pollWorkflowTask(_ request: PollWorkflowTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
         -> WorkflowTaskDelivery?
     {
         try validateName(request.taskQueue, field: "taskQueue")
@@ -152,7 +155,8 @@ extension Engine {
     }
 
     func longPollDeadline(_ timeoutMs: Int64?) -> Timestamp {
-        let timeout = min(max(timeoutMs ?? configuration.defaultLongPollTimeoutMs, 0), configuration.maximumLongPollTimeoutMs)
+        let timeout = min(
+            max(timeoutMs ?? configuration.defaultLongPollTimeoutMs, 0), configuration.maximumLongPollTimeoutMs)
         return clock.now().adding(milliseconds: timeout)
     }
 
@@ -169,12 +173,15 @@ extension Engine {
         else {
             throw OrchestratorError(
                 .notFound,
-                "workflow task \(token) is no longer held: it timed out, its connection closed, or the run closed; drop the cached run and poll again")
+                "workflow task \(token) is no longer held: it timed out, its connection closed, or the run closed; drop the cached run and poll again"
+            )
         }
         return (execution, task)
     }
 
-    func completeWorkflowTask(_ request: CompleteWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+    func completeWorkflowTask(_ request: CompleteWorkflowTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
+    {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
         if let problem = validate(commands: request.commands, for: execution) {
@@ -189,7 +196,8 @@ extension Engine {
             failStartedWorkflowTask(
                 execution, cause: .unhandledCommand,
                 failure: Failure(
-                    message: "\(execution.buffered.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
+                    message:
+                        "\(execution.buffered.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
                     type: "UnhandledCommand"),
                 identity: identity)
             try await durable()
@@ -199,7 +207,8 @@ extension Engine {
         let completedId = appendEvent(
             execution,
             .workflowTaskCompleted(
-                .init(scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, identity: identity)))
+                .init(scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, identity: identity))
+        )
         execution.workflowTask = nil
         write(.deleteWorkflowTask(runSeq: execution.runSeq))
         execution.persisted.previousStartedEventId = task.startedEventId
@@ -231,7 +240,9 @@ extension Engine {
         try await durable()
     }
 
-    func failWorkflowTask(_ request: FailWorkflowTaskRequest, connection: ConnectionState) async throws(OrchestratorError) {
+    func failWorkflowTask(_ request: FailWorkflowTaskRequest, connection: ConnectionState)
+        async throws(OrchestratorError)
+    {
         let (execution, _) = try startedWorkflowTask(token: request.taskToken)
         logger.warning(
             "workflow task failed",

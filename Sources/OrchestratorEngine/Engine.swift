@@ -314,7 +314,9 @@ public actor Engine {
         }
         let row: ExecutionRow?
         do { row = try store.latestExecution(workflowId: workflowId) } catch { throw storeFailure(error) }
-        guard let row else { throw .notFound("workflow \(workflowId) not found; list workflows with `orchestrator workflow list`") }
+        guard let row else {
+            throw .notFound("workflow \(workflowId) not found; list workflows with `orchestrator workflow list`")
+        }
         return .stored(row)
     }
 

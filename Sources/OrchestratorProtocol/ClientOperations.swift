@@ -127,7 +127,9 @@ public struct QueryWorkflowRequest: Sendable, Hashable, Codable {
     public var args: JSONValue?
     /// Default 10 000 ms; a worker that does not answer in time gives TIMEOUT.
     public var timeoutMs: Int64?
-    public init(workflowId: String, runId: String? = nil, queryType: String, args: JSONValue? = nil, timeoutMs: Int64? = nil) {
+    public init(
+        workflowId: String, runId: String? = nil, queryType: String, args: JSONValue? = nil, timeoutMs: Int64? = nil
+    ) {
         self.workflowId = workflowId
         self.runId = runId
         self.queryType = queryType
@@ -416,7 +418,9 @@ public struct TerminateWorkflowRequest: Sendable, Hashable, Codable {
     public var reason: String
     public var details: JSONValue?
     public var identity: String?
-    public init(workflowId: String, runId: String? = nil, reason: String, details: JSONValue? = nil, identity: String? = nil) {
+    public init(
+        workflowId: String, runId: String? = nil, reason: String, details: JSONValue? = nil, identity: String? = nil
+    ) {
         self.workflowId = workflowId
         self.runId = runId
         self.reason = reason

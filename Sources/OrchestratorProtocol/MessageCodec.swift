@@ -28,7 +28,8 @@ public enum MessageCodec {
     }
 
     /// Decodes a request, classifying what is wrong with a bad one.
-    public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage {
+    public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage
+    {
         do {
             return try decode(RequestMessage.self, from: bytes)
         } catch let error as RequestDecodingError {

@@ -59,7 +59,9 @@ public enum RequestDecodingError: Error, Sendable, Hashable {
             return OrchestratorError(.malformedFrame, message)
         case .unknownOperation(_, let op):
             return OrchestratorError(
-                .unknownOperation, "unknown operation '\(op)'; see Protocol/README.md for the operations of version \(ProtocolVersion.current)")
+                .unknownOperation,
+                "unknown operation '\(op)'; see Protocol/README.md for the operations of version \(ProtocolVersion.current)"
+            )
         case .invalidBody(_, let op, let message):
             return OrchestratorError(.invalidArgument, "invalid \(op.rawValue) request: \(message)")
         }

@@ -48,7 +48,9 @@ public enum OperationName: String, Sendable, Hashable, Codable, CaseIterable {
     /// Whether workers (rather than clients) send this operation.
     public var isWorkerOperation: Bool {
         switch self {
-        case .pollWorkflowTask, .completeWorkflowTask, .failWorkflowTask, .pollActivityTask, .completeActivityTask, .failActivityTask, .cancelActivityTask, .heartbeatActivityTask, .respondQuery: true
+        case .pollWorkflowTask, .completeWorkflowTask, .failWorkflowTask, .pollActivityTask, .completeActivityTask,
+            .failActivityTask, .cancelActivityTask, .heartbeatActivityTask, .respondQuery:
+            true
         default: false
         }
     }
@@ -105,28 +107,44 @@ public enum Request: Sendable, Hashable {
     }
 
     /// Decodes the `body` of a request whose operation is `operation`.
-    public init<Key: CodingKey>(operation: OperationName, from container: KeyedDecodingContainer<Key>, forKey key: Key) throws {
+    public init<Key: CodingKey>(operation: OperationName, from container: KeyedDecodingContainer<Key>, forKey key: Key)
+        throws
+    {
         switch operation {
         case .hello: self = .hello(try container.decode(HelloRequest.self, forKey: key))
         case .ping: self = .ping(try container.decode(Empty.self, forKey: key))
         case .startWorkflow: self = .startWorkflow(try container.decode(StartWorkflowRequest.self, forKey: key))
         case .signalWorkflow: self = .signalWorkflow(try container.decode(SignalWorkflowRequest.self, forKey: key))
-        case .signalWithStartWorkflow: self = .signalWithStartWorkflow(try container.decode(SignalWithStartWorkflowRequest.self, forKey: key))
+        case .signalWithStartWorkflow:
+            self = .signalWithStartWorkflow(try container.decode(SignalWithStartWorkflowRequest.self, forKey: key))
         case .queryWorkflow: self = .queryWorkflow(try container.decode(QueryWorkflowRequest.self, forKey: key))
-        case .describeWorkflow: self = .describeWorkflow(try container.decode(DescribeWorkflowRequest.self, forKey: key))
-        case .getWorkflowHistory: self = .getWorkflowHistory(try container.decode(GetWorkflowHistoryRequest.self, forKey: key))
-        case .awaitWorkflowResult: self = .awaitWorkflowResult(try container.decode(AwaitWorkflowResultRequest.self, forKey: key))
+        case .describeWorkflow:
+            self = .describeWorkflow(try container.decode(DescribeWorkflowRequest.self, forKey: key))
+        case .getWorkflowHistory:
+            self = .getWorkflowHistory(try container.decode(GetWorkflowHistoryRequest.self, forKey: key))
+        case .awaitWorkflowResult:
+            self = .awaitWorkflowResult(try container.decode(AwaitWorkflowResultRequest.self, forKey: key))
         case .listWorkflows: self = .listWorkflows(try container.decode(ListWorkflowsRequest.self, forKey: key))
-        case .requestCancelWorkflow: self = .requestCancelWorkflow(try container.decode(RequestCancelWorkflowRequest.self, forKey: key))
-        case .terminateWorkflow: self = .terminateWorkflow(try container.decode(TerminateWorkflowRequest.self, forKey: key))
-        case .pollWorkflowTask: self = .pollWorkflowTask(try container.decode(PollWorkflowTaskRequest.self, forKey: key))
-        case .completeWorkflowTask: self = .completeWorkflowTask(try container.decode(CompleteWorkflowTaskRequest.self, forKey: key))
-        case .failWorkflowTask: self = .failWorkflowTask(try container.decode(FailWorkflowTaskRequest.self, forKey: key))
-        case .pollActivityTask: self = .pollActivityTask(try container.decode(PollActivityTaskRequest.self, forKey: key))
-        case .completeActivityTask: self = .completeActivityTask(try container.decode(CompleteActivityTaskRequest.self, forKey: key))
-        case .failActivityTask: self = .failActivityTask(try container.decode(FailActivityTaskRequest.self, forKey: key))
-        case .cancelActivityTask: self = .cancelActivityTask(try container.decode(CancelActivityTaskRequest.self, forKey: key))
-        case .heartbeatActivityTask: self = .heartbeatActivityTask(try container.decode(HeartbeatActivityTaskRequest.self, forKey: key))
+        case .requestCancelWorkflow:
+            self = .requestCancelWorkflow(try container.decode(RequestCancelWorkflowRequest.self, forKey: key))
+        case .terminateWorkflow:
+            self = .terminateWorkflow(try container.decode(TerminateWorkflowRequest.self, forKey: key))
+        case .pollWorkflowTask:
+            self = .pollWorkflowTask(try container.decode(PollWorkflowTaskRequest.self, forKey: key))
+        case .completeWorkflowTask:
+            self = .completeWorkflowTask(try container.decode(CompleteWorkflowTaskRequest.self, forKey: key))
+        case .failWorkflowTask:
+            self = .failWorkflowTask(try container.decode(FailWorkflowTaskRequest.self, forKey: key))
+        case .pollActivityTask:
+            self = .pollActivityTask(try container.decode(PollActivityTaskRequest.self, forKey: key))
+        case .completeActivityTask:
+            self = .completeActivityTask(try container.decode(CompleteActivityTaskRequest.self, forKey: key))
+        case .failActivityTask:
+            self = .failActivityTask(try container.decode(FailActivityTaskRequest.self, forKey: key))
+        case .cancelActivityTask:
+            self = .cancelActivityTask(try container.decode(CancelActivityTaskRequest.self, forKey: key))
+        case .heartbeatActivityTask:
+            self = .heartbeatActivityTask(try container.decode(HeartbeatActivityTaskRequest.self, forKey: key))
         case .respondQuery: self = .respondQuery(try container.decode(RespondQueryRequest.self, forKey: key))
         }
     }
@@ -210,28 +228,37 @@ public enum Response: Sendable, Hashable {
     }
 
     /// Decodes the `result` of a response to `operation`.
-    public init<Key: CodingKey>(operation: OperationName, from container: KeyedDecodingContainer<Key>, forKey key: Key) throws {
+    public init<Key: CodingKey>(operation: OperationName, from container: KeyedDecodingContainer<Key>, forKey key: Key)
+        throws
+    {
         switch operation {
         case .hello: self = .hello(try container.decode(HelloResponse.self, forKey: key))
         case .ping: self = .ping(try container.decode(Empty.self, forKey: key))
         case .startWorkflow: self = .startWorkflow(try container.decode(StartWorkflowResponse.self, forKey: key))
         case .signalWorkflow: self = .signalWorkflow(try container.decode(SignalWorkflowResponse.self, forKey: key))
-        case .signalWithStartWorkflow: self = .signalWithStartWorkflow(try container.decode(StartWorkflowResponse.self, forKey: key))
+        case .signalWithStartWorkflow:
+            self = .signalWithStartWorkflow(try container.decode(StartWorkflowResponse.self, forKey: key))
         case .queryWorkflow: self = .queryWorkflow(try container.decode(QueryWorkflowResponse.self, forKey: key))
-        case .describeWorkflow: self = .describeWorkflow(try container.decode(DescribeWorkflowResponse.self, forKey: key))
-        case .getWorkflowHistory: self = .getWorkflowHistory(try container.decode(GetWorkflowHistoryResponse.self, forKey: key))
-        case .awaitWorkflowResult: self = .awaitWorkflowResult(try container.decode(AwaitWorkflowResultResponse.self, forKey: key))
+        case .describeWorkflow:
+            self = .describeWorkflow(try container.decode(DescribeWorkflowResponse.self, forKey: key))
+        case .getWorkflowHistory:
+            self = .getWorkflowHistory(try container.decode(GetWorkflowHistoryResponse.self, forKey: key))
+        case .awaitWorkflowResult:
+            self = .awaitWorkflowResult(try container.decode(AwaitWorkflowResultResponse.self, forKey: key))
         case .listWorkflows: self = .listWorkflows(try container.decode(ListWorkflowsResponse.self, forKey: key))
         case .requestCancelWorkflow: self = .requestCancelWorkflow(try container.decode(RunResponse.self, forKey: key))
         case .terminateWorkflow: self = .terminateWorkflow(try container.decode(RunResponse.self, forKey: key))
-        case .pollWorkflowTask: self = .pollWorkflowTask(try container.decode(PollWorkflowTaskResponse.self, forKey: key))
+        case .pollWorkflowTask:
+            self = .pollWorkflowTask(try container.decode(PollWorkflowTaskResponse.self, forKey: key))
         case .completeWorkflowTask: self = .completeWorkflowTask(try container.decode(Empty.self, forKey: key))
         case .failWorkflowTask: self = .failWorkflowTask(try container.decode(Empty.self, forKey: key))
-        case .pollActivityTask: self = .pollActivityTask(try container.decode(PollActivityTaskResponse.self, forKey: key))
+        case .pollActivityTask:
+            self = .pollActivityTask(try container.decode(PollActivityTaskResponse.self, forKey: key))
         case .completeActivityTask: self = .completeActivityTask(try container.decode(Empty.self, forKey: key))
         case .failActivityTask: self = .failActivityTask(try container.decode(Empty.self, forKey: key))
         case .cancelActivityTask: self = .cancelActivityTask(try container.decode(Empty.self, forKey: key))
-        case .heartbeatActivityTask: self = .heartbeatActivityTask(try container.decode(HeartbeatActivityTaskResponse.self, forKey: key))
+        case .heartbeatActivityTask:
+            self = .heartbeatActivityTask(try container.decode(HeartbeatActivityTaskResponse.self, forKey: key))
         case .respondQuery: self = .respondQuery(try container.decode(Empty.self, forKey: key))
         }
     }

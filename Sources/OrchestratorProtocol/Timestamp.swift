@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A point in time, in milliseconds since the Unix epoch (UTC).
@@ -113,7 +113,8 @@ extension Timestamp: Codable {
         let text = try container.decode(String.self)
         guard let value = Timestamp(iso8601: text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected an ISO 8601 UTC time like 2026-11-22T10:15:30.125Z, got \(text)")
+                in: container,
+                debugDescription: "expected an ISO 8601 UTC time like 2026-11-22T10:15:30.125Z, got \(text)")
         }
         self = value
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on the data directory, so two servers never share one database.
@@ -26,7 +26,8 @@ final class DataDirectoryLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw ServerStartupError(
-                "another orchestrator-server is already running with data directory \(directory); stop it first or pass a different --data-dir")
+                "another orchestrator-server is already running with data directory \(directory); stop it first or pass a different --data-dir"
+            )
         }
         _ = ftruncate(descriptor, 0)
         let pid = "\(getpid())\n"

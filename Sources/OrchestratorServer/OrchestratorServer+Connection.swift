@@ -55,7 +55,8 @@ extension OrchestratorServer {
                             } catch {
                                 if case .malformed = error {
                                     logger.info(
-                                        "closing connection: malformed frame", metadata: ["error": "\(error.error.message)"])
+                                        "closing connection: malformed frame",
+                                        metadata: ["error": "\(error.error.message)"])
                                     try? await Self.sendAndFlush(.error(id: 0, error.error), on: channel)
                                     await engine.connectionClosed(current.connectionId)
                                     return
@@ -75,7 +76,8 @@ extension OrchestratorServer {
                                         id: message.id,
                                         OrchestratorError(
                                             .resourceExhausted,
-                                            "more than \(limit) requests in flight on this connection; wait for answers before sending more")))
+                                            "more than \(limit) requests in flight on this connection; wait for answers before sending more"
+                                        )))
                                 continue
                             }
                             group.addTask {
@@ -121,7 +123,8 @@ extension OrchestratorServer {
         } catch {
             if case .malformed = error { return try await refuse(0, error.error) }
             return try await refuse(
-                error.requestId, OrchestratorError(.handshakeRequired, "the first request must be hello; got an invalid request"))
+                error.requestId,
+                OrchestratorError(.handshakeRequired, "the first request must be hello; got an invalid request"))
         }
         guard case .hello(let hello) = message.request else {
             return try await refuse(
@@ -135,7 +138,8 @@ extension OrchestratorServer {
                 message.id,
                 OrchestratorError(
                     .unsupportedVersion,
-                    "protocol version \(hello.protocolVersion) is not supported; this server speaks \(ProtocolVersion.supported.lowerBound)...\(ProtocolVersion.supported.upperBound)"))
+                    "protocol version \(hello.protocolVersion) is not supported; this server speaks \(ProtocolVersion.supported.lowerBound)...\(ProtocolVersion.supported.upperBound)"
+                ))
         }
         if listener.isTCP, let expected = configuration.token {
             guard let given = hello.token, constantTimeEquals(given, expected) else {

@@ -73,11 +73,13 @@ public final class OrchestratorServer: Service, Sendable {
         if listeners.contains(where: \.isTCP) {
             if configuration.token == nil && !configuration.insecure {
                 throw ServerStartupError(
-                    "refusing to listen on TCP without a token: pass --token-file FILE (clients send its contents), or --insecure to accept anyone who can reach the port")
+                    "refusing to listen on TCP without a token: pass --token-file FILE (clients send its contents), or --insecure to accept anyone who can reach the port"
+                )
             }
             if configuration.token == nil {
                 logger.warning(
-                    "INSECURE: listening on TCP without a token; anyone who can reach the port can start, signal and terminate workflows and run tasks")
+                    "INSECURE: listening on TCP without a token; anyone who can reach the port can start, signal and terminate workflows and run tasks"
+                )
             }
         }
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
@@ -175,7 +177,8 @@ public final class OrchestratorServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = {
+            channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addOrchestratorFraming(maximumFrameLength: maximumFrameLength)
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -208,7 +211,8 @@ public final class OrchestratorServer: Service, Sendable {
         }
         if path.utf8.count >= 104 {
             throw ServerStartupError(
-                "the socket path \(path) is \(path.utf8.count) bytes; Unix sockets allow about 100: use a shorter --data-dir or --listen unix:///short/path.sock")
+                "the socket path \(path) is \(path.utf8.count) bytes; Unix sockets allow about 100: use a shorter --data-dir or --listen unix:///short/path.sock"
+            )
         }
     }
 

@@ -3,7 +3,7 @@ import GRDB
 import OrchestratorProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The SQLite store: WAL mode, `synchronous=FULL` unless told otherwise, schema by GRDB migrations.
@@ -27,6 +27,14 @@ public final class SQLiteStore: HistoryStore {
             case .full: "FULL"
             case .normal: "NORMAL"
             case .off: "OFF"
+            }
+        }
+
+        var pragmaValue: Int {
+            switch self {
+            case .full: 2
+            case .normal: 1
+            case .off: 0
             }
         }
     }
@@ -53,13 +61,19 @@ public final class SQLiteStore: HistoryStore {
         configuration.label = "orchestrator"
         configuration.busyMode = .timeout(5)
         configuration.maximumReaderCount = 4
-        let synchronous = durability.pragma
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try StoreMigrations.migrator.migrate(pool)
+            // GRDB's pool sets synchronous=NORMAL on its writer when it enables WAL, after any
+            // prepareDatabase hook; set the durability here, on the one writer connection, and check it.
+            let expected = durability
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(expected.pragma)")
+                let actual = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                guard actual == expected.pragmaValue else {
+                    throw StoreError("SQLite refused synchronous=\(expected.pragma) (it reports \(actual ?? -1))")
+                }
+            }
         } catch {
             throw StoreError("cannot open the database at \(path): \(error)")
         }
@@ -72,7 +86,7 @@ public final class SQLiteStore: HistoryStore {
 
     /// The `synchronous` setting in effect on the writer connection (2 = FULL, 1 = NORMAL, 0 = OFF).
     public func synchronousSetting() throws -> Int {
-        try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The journal mode (`wal`).
@@ -111,7 +125,9 @@ public final class SQLiteStore: HistoryStore {
                 ])
             case .appendEvents(let runSeq, let events):
                 let statement = try db.cachedStatement(
-                    sql: "INSERT INTO history_events (run_seq, event_id, event_type, event_time, attributes) VALUES (?, ?, ?, ?, ?)")
+                    sql:
+                        "INSERT INTO history_events (run_seq, event_id, event_type, event_time, attributes) VALUES (?, ?, ?, ?, ?)"
+                )
                 for event in events {
                     try statement.execute(arguments: [
                         runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
@@ -120,7 +136,9 @@ public final class SQLiteStore: HistoryStore {
                 }
             case .putWorkflowTask(let row):
                 let statement = try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO workflow_tasks (run_seq, scheduled_event_id, attempt, task_queue, scheduled_time) VALUES (?, ?, ?, ?, ?)")
+                    sql:
+                        "INSERT OR REPLACE INTO workflow_tasks (run_seq, scheduled_event_id, attempt, task_queue, scheduled_time) VALUES (?, ?, ?, ?, ?)"
+                )
                 try statement.execute(arguments: [
                     row.runSeq, row.scheduledEventId, row.attempt, row.taskQueue, row.scheduledTime.milliseconds,
                 ])
@@ -128,7 +146,9 @@ public final class SQLiteStore: HistoryStore {
                 try db.cachedStatement(sql: "DELETE FROM workflow_tasks WHERE run_seq = ?").execute(arguments: [runSeq])
             case .putActivity(let row, let state):
                 let statement = try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO activity_tasks (run_seq, scheduled_event_id, activity_id, activity_type, task_queue, attempt, state) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    sql:
+                        "INSERT OR REPLACE INTO activity_tasks (run_seq, scheduled_event_id, activity_id, activity_type, task_queue, attempt, state) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                )
                 try statement.execute(arguments: [
                     row.runSeq, row.scheduledEventId, row.activityId, row.activityType, row.taskQueue, row.attempt,
                     try MessageCodec.encode(state),
@@ -144,13 +164,17 @@ public final class SQLiteStore: HistoryStore {
                 try db.cachedStatement(sql: "DELETE FROM timers WHERE run_seq = ? AND timer_key = ?")
                     .execute(arguments: [runSeq, key])
             case .putBufferedEvent(let runSeq, let seq, let event):
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO buffered_events (run_seq, seq, event) VALUES (?, ?, ?)")
-                    .execute(arguments: [runSeq, seq, try MessageCodec.encode(event)])
+                try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO buffered_events (run_seq, seq, event) VALUES (?, ?, ?)"
+                )
+                .execute(arguments: [runSeq, seq, try MessageCodec.encode(event)])
             case .deleteBufferedEvents(let runSeq):
-                try db.cachedStatement(sql: "DELETE FROM buffered_events WHERE run_seq = ?").execute(arguments: [runSeq])
+                try db.cachedStatement(sql: "DELETE FROM buffered_events WHERE run_seq = ?").execute(arguments: [runSeq]
+                )
             case .putRequestId(let row):
                 try db.cachedStatement(
-                    sql: "INSERT OR IGNORE INTO request_ids (request_id, kind, workflow_id, run_id, created_time) VALUES (?, ?, ?, ?, ?)"
+                    sql:
+                        "INSERT OR IGNORE INTO request_ids (request_id, kind, workflow_id, run_id, created_time) VALUES (?, ?, ?, ?, ?)"
                 ).execute(arguments: [row.requestId, row.kind, row.workflowId, row.runId, row.createdTime.milliseconds])
             case .deleteRunState(let runSeq):
                 for table in ["workflow_tasks", "activity_tasks", "timers", "buffered_events"] {
@@ -252,7 +276,8 @@ public final class SQLiteStore: HistoryStore {
         try pool.read { db in
             try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT event_id, event_type, event_time, attributes FROM history_events WHERE run_seq = ? ORDER BY event_id DESC LIMIT 1"
+                    sql:
+                        "SELECT event_id, event_type, event_time, attributes FROM history_events WHERE run_seq = ? ORDER BY event_id DESC LIMIT 1"
                 ), arguments: [runSeq]
             ).map(Self.event)
         }
@@ -333,7 +358,8 @@ public final class SQLiteStore: HistoryStore {
         decoder.userInfo[EventAttributes.eventTypeUserInfoKey] = type
         let bare = try decoder.decode(EventAttributes.Bare.self, from: data)
         return HistoryEvent(
-            eventId: row["event_id"], eventTime: Timestamp(milliseconds: row["event_time"]), attributes: bare.attributes)
+            eventId: row["event_id"], eventTime: Timestamp(milliseconds: row["event_time"]), attributes: bare.attributes
+        )
     }
 
     // MARK: - Files
@@ -363,4 +389,3 @@ public final class SQLiteStore: HistoryStore {
         close(fd)
     }
 }
-

@@ -45,7 +45,8 @@ public final class RawConnection: Sendable {
 
     /// Sends a hello and returns the server's answer.
     public func hello(token: String? = nil, version: Int = ProtocolVersion.current) async throws -> ServerMessage? {
-        let message = RequestMessage(id: 1, request: .hello(HelloRequest(protocolVersion: version, identity: "raw", token: token)))
+        let message = RequestMessage(
+            id: 1, request: .hello(HelloRequest(protocolVersion: version, identity: "raw", token: token)))
         try await send(bytes: Frame.encode(body: Array(try MessageCodec.encode(message))))
         return try await nextMessage()
     }

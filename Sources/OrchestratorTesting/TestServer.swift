@@ -36,7 +36,10 @@ public final class TestServer: Sendable {
             ownsDirectory: dataDirectory == nil)
     }
 
-    private init(dataDirectory: URL, server: OrchestratorServer, addresses: [ServerAddress], task: Task<Void, any Error>, ownsDirectory: Bool) {
+    private init(
+        dataDirectory: URL, server: OrchestratorServer, addresses: [ServerAddress], task: Task<Void, any Error>,
+        ownsDirectory: Bool
+    ) {
         self.dataDirectory = dataDirectory
         self.server = server
         self.addresses = addresses

@@ -34,7 +34,9 @@ public enum ServerAddress: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws {
         if text.hasPrefix("unix://") {
             let path = String(text.dropFirst("unix://".count))
-            guard !path.isEmpty else { throw AddressError("'\(text)' names no socket path; write unix:///path/to/orchestrator.sock") }
+            guard !path.isEmpty else {
+                throw AddressError("'\(text)' names no socket path; write unix:///path/to/orchestrator.sock")
+            }
             self = .unix(path: path)
         } else if text.hasPrefix("tcp://") {
             let rest = String(text.dropFirst("tcp://".count))
@@ -50,7 +52,8 @@ public enum ServerAddress: Sendable, Hashable, CustomStringConvertible {
         } else if text.hasSuffix(".sock") || text.hasPrefix("/") {
             self = .unix(path: text)
         } else {
-            throw AddressError("'\(text)' is not an address; write unix:///path/to/orchestrator.sock or tcp://host:port")
+            throw AddressError(
+                "'\(text)' is not an address; write unix:///path/to/orchestrator.sock or tcp://host:port")
         }
     }
 

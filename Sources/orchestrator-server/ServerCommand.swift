@@ -24,7 +24,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Where to listen: unix:///path.sock or tcp://host:port; repeatable. Default: the socket in the data directory.")
+        help:
+            "Where to listen: unix:///path.sock or tcp://host:port; repeatable. Default: the socket in the data directory."
+    )
     var listen: [String] = []
 
     @Option(name: .long, help: "A file holding the token TCP clients must send.")
@@ -102,4 +104,3 @@ struct ServerCommand: AsyncParsableCommand {
         return nil
     }
 }
-

@@ -83,7 +83,8 @@ extension WorkflowCommand {
             let input = try parseJSON(input, flag: "--input")
             let reuse = try idReusePolicy.map { value in
                 guard let policy = WorkflowIdReusePolicy(rawValue: value.uppercased()) else {
-                    throw ValidationError("--id-reuse-policy must be ALLOW_DUPLICATE, ALLOW_DUPLICATE_FAILED_ONLY or REJECT_DUPLICATE")
+                    throw ValidationError(
+                        "--id-reuse-policy must be ALLOW_DUPLICATE, ALLOW_DUPLICATE_FAILED_ONLY or REJECT_DUPLICATE")
                 }
                 return policy
             }
@@ -101,7 +102,10 @@ extension WorkflowCommand {
                         requestId: requestId ?? UUID().uuidString, workflowIdReusePolicy: reuse,
                         workflowIdConflictPolicy: conflict, identity: client.identity))
                 if common.output == .json {
-                    try printJSON(["workflowId": workflowId, "runId": response.runId, "started": response.started ? "true" : "false"])
+                    try printJSON([
+                        "workflowId": workflowId, "runId": response.runId,
+                        "started": response.started ? "true" : "false",
+                    ])
                 } else {
                     print("Started workflow \(workflowId) (run \(response.runId))")
                 }
@@ -113,7 +117,8 @@ extension WorkflowCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List workflow runs, newest first.")
         @OptionGroup var common: CommonOptions
-        @Option(name: .long, help: "RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, CONTINUED_AS_NEW.") var status: String?
+        @Option(name: .long, help: "RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, CONTINUED_AS_NEW.") var status:
+            String?
         @Option(name: [.customShort("t"), .long], help: "Only this workflow type.") var type: String?
         @Option(name: .long, help: "Only workflow ids starting with this.") var prefix: String?
         @Option(name: .long, help: "Only runs whose search attribute NAME=JSON, e.g. service=\"payment-api\".")
@@ -123,7 +128,9 @@ extension WorkflowCommand {
         func run() async throws {
             let statusValue = try status.map { text in
                 guard let value = WorkflowExecutionStatus(rawValue: text.uppercased()) else {
-                    throw ValidationError("--status must be one of \(WorkflowExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "--status must be one of \(WorkflowExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 return value
             }
@@ -163,14 +170,16 @@ extension WorkflowCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Status, pending timers, activities and tasks of a run.")
+        static let configuration = CommandConfiguration(
+            abstract: "Status, pending timers, activities and tasks of a run.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var workflow: WorkflowSelector
 
         func run() async throws {
             try await reporting {
                 let client = try await common.client()
-                let d = try await client.send(DescribeWorkflowRequest(workflowId: workflow.workflowId, runId: workflow.runId))
+                let d = try await client.send(
+                    DescribeWorkflowRequest(workflowId: workflow.workflowId, runId: workflow.runId))
                 if common.output == .json {
                     try printJSON(d)
                 } else {
@@ -184,16 +193,22 @@ extension WorkflowCommand {
                     print("History     \(e.historyLength) events")
                     if let sticky = d.stickyWorkerIdentity { print("Cached by   \(sticky)") }
                     if let attributes = e.searchAttributes, !attributes.isEmpty {
-                        print("Search      " + attributes.keys.sorted().map { "\($0)=\(attributes[$0]!.jsonText)" }.joined(separator: " "))
+                        print(
+                            "Search      "
+                                + attributes.keys.sorted().map { "\($0)=\(attributes[$0]!.jsonText)" }.joined(
+                                    separator: " "))
                     }
                     if let task = d.pendingWorkflowTask {
-                        print("Workflow task: \(task.state.rawValue), attempt \(task.attempt)" + (task.identity.map { " on \($0)" } ?? ""))
+                        print(
+                            "Workflow task: \(task.state.rawValue), attempt \(task.attempt)"
+                                + (task.identity.map { " on \($0)" } ?? ""))
                     }
                     for timer in d.pendingTimers {
                         print("Timer \(timer.timerId): fires \(timer.fireTime.iso8601)")
                     }
                     for a in d.pendingActivities {
-                        var line = "Activity \(a.activityId) \(a.activityType): \(a.state.rawValue), attempt \(a.attempt)"
+                        var line =
+                            "Activity \(a.activityId) \(a.activityType): \(a.state.rawValue), attempt \(a.attempt)"
                         if let next = a.nextAttemptScheduleTime { line += ", next attempt \(next.iso8601)" }
                         if let failure = a.lastFailure { line += ", last failure: \(failure.message)" }
                         print(line)
@@ -211,7 +226,8 @@ extension WorkflowCommand {
         static let configuration = CommandConfiguration(abstract: "Print a run's history.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var workflow: WorkflowSelector
-        @Flag(name: [.customShort("f"), .long], help: "Keep printing new events until the run closes.") var follow = false
+        @Flag(name: [.customShort("f"), .long], help: "Keep printing new events until the run closes.") var follow =
+            false
 
         func run() async throws {
             try await reporting {
@@ -285,7 +301,8 @@ extension WorkflowCommand {
             try await reporting {
                 let client = try await common.client()
                 let response = try await client.send(
-                    QueryWorkflowRequest(workflowId: workflow.workflowId, runId: workflow.runId, queryType: name, args: args))
+                    QueryWorkflowRequest(
+                        workflowId: workflow.workflowId, runId: workflow.runId, queryType: name, args: args))
                 if common.output == .json {
                     try printJSON(["result": response.result ?? .null])
                 } else {
@@ -356,7 +373,8 @@ extension WorkflowCommand {
                 let client = try await common.client()
                 let response = try await client.send(
                     TerminateWorkflowRequest(
-                        workflowId: workflow.workflowId, runId: workflow.runId, reason: reason, identity: client.identity))
+                        workflowId: workflow.workflowId, runId: workflow.runId, reason: reason,
+                        identity: client.identity))
                 if common.output == .json {
                     try printJSON(["workflowId": workflow.workflowId, "runId": response.runId])
                 } else {

@@ -52,7 +52,8 @@ struct ActivityTests {
                 failedAt = .now
                 _ = try await worker.send(
                     FailActivityTaskRequest(
-                        taskToken: activity.taskToken, failure: Failure(message: "PagerDuty answered 503", type: "HTTPError")))
+                        taskToken: activity.taskToken,
+                        failure: Failure(message: "PagerDuty answered 503", type: "HTTPError")))
             }
             #expect(attempts == [1, 2, 3])
             #expect(delays.count == 2)
@@ -81,7 +82,8 @@ struct ActivityTests {
             let worker = try await scheduled(h, "wf-nr", [.activity("1", retry: policy)])
             let activity = try #require(try await h.pollActivity(worker))
             _ = try await worker.send(
-                FailActivityTaskRequest(taskToken: activity.taskToken, failure: Failure(message: "bad", type: "InvalidInput")))
+                FailActivityTaskRequest(
+                    taskToken: activity.taskToken, failure: Failure(message: "bad", type: "InvalidInput")))
             let task = try #require(try await h.poll(worker))
             let failed = task.events.compactMap { e -> ActivityTaskFailedAttributes? in
                 if case .activityTaskFailed(let a) = e.attributes { return a }
@@ -163,7 +165,8 @@ struct ActivityTests {
             // The workflow asks to cancel both.
             try await h.signal("wf-cancel", "stop")
             let task = try #require(try await h.poll(worker))
-            let scheduledIds = try await h.history("wf-cancel").filter { $0.eventType == .activityTaskScheduled }.map(\.eventId)
+            let scheduledIds = try await h.history("wf-cancel").filter { $0.eventType == .activityTaskScheduled }.map(
+                \.eventId)
             try await h.complete(
                 worker, task,
                 scheduledIds.map { .requestCancelActivityTask(RequestCancelActivityTaskCommand(scheduledEventId: $0)) })

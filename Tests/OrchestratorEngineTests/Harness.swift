@@ -46,12 +46,14 @@ struct Harness {
                 workflowIdReusePolicy: reuse, workflowIdConflictPolicy: conflict))
     }
 
-    func signal(_ workflowId: String, _ name: String, _ input: JSONValue? = nil, requestId: String? = nil) async throws {
+    func signal(_ workflowId: String, _ name: String, _ input: JSONValue? = nil, requestId: String? = nil) async throws
+    {
         _ = try await client.send(
             SignalWorkflowRequest(workflowId: workflowId, signalName: name, input: input, requestId: requestId))
     }
 
-    func poll(_ worker: OrchestratorClient, queue: String = "q", timeoutMs: Int64 = 5_000) async throws -> WorkflowTask? {
+    func poll(_ worker: OrchestratorClient, queue: String = "q", timeoutMs: Int64 = 5_000) async throws -> WorkflowTask?
+    {
         try await worker.send(PollWorkflowTaskRequest(taskQueue: queue, timeoutMs: timeoutMs)).task
     }
 
@@ -91,10 +93,14 @@ extension Command {
     static func complete(_ result: JSONValue? = nil) -> Command {
         .completeWorkflowExecution(CompleteWorkflowExecutionCommand(result: result))
     }
-    static func activity(_ id: String, type: String = "Notify", input: JSONValue? = nil, retry: RetryPolicy? = nil, startToCloseMs: Int64 = 10_000) -> Command {
+    static func activity(
+        _ id: String, type: String = "Notify", input: JSONValue? = nil, retry: RetryPolicy? = nil,
+        startToCloseMs: Int64 = 10_000
+    ) -> Command {
         .scheduleActivityTask(
             ScheduleActivityTaskCommand(
-                activityId: id, activityType: type, input: input, startToCloseTimeoutMs: startToCloseMs, retryPolicy: retry))
+                activityId: id, activityType: type, input: input, startToCloseTimeoutMs: startToCloseMs,
+                retryPolicy: retry))
     }
 }
 

@@ -113,7 +113,9 @@ struct HistoryTests {
             } while token != nil
             #expect(seen.count == 6)
             #expect(Set(seen).count == 6)
-            await expectError(.invalidArgument) { _ = try await h.client.send(ListWorkflowsRequest(nextPageToken: "x")) }
+            await expectError(.invalidArgument) {
+                _ = try await h.client.send(ListWorkflowsRequest(nextPageToken: "x"))
+            }
         }
     }
 
@@ -122,7 +124,8 @@ struct HistoryTests {
         try await Harness.with { h in
             try await h.start("wf")
             let worker = try await h.worker("worker-a")
-            try await h.complete(worker, try #require(try await h.poll(worker)), [.timer("escalation", 30_000), .activity("1")])
+            try await h.complete(
+                worker, try #require(try await h.poll(worker)), [.timer("escalation", 30_000), .activity("1")])
             let d = try await h.describe("wf")
             #expect(d.pendingTimers.map(\.timerId) == ["escalation"])
             #expect(d.pendingActivities.map(\.activityType) == ["Notify"])
@@ -140,7 +143,10 @@ struct HistoryTests {
             let worker = try await h.worker()
             try await h.complete(
                 worker, try #require(try await h.poll(worker)),
-                [.upsertWorkflowSearchAttributes(UpsertWorkflowSearchAttributesCommand(searchAttributes: ["state": "ACKED"]))])
+                [
+                    .upsertWorkflowSearchAttributes(
+                        UpsertWorkflowSearchAttributesCommand(searchAttributes: ["state": "ACKED"]))
+                ])
             let list = try await h.client.send(
                 ListWorkflowsRequest(searchAttribute: SearchAttributeFilter(name: "state", value: "ACKED")))
             #expect(list.executions.map(\.workflowId) == ["wf"])
@@ -157,7 +163,10 @@ struct ChildWorkflowTests {
             let worker = try await h.worker()
             try await h.complete(
                 worker, try #require(try await h.poll(worker)),
-                [.startChildWorkflowExecution(StartChildWorkflowExecutionCommand(workflowId: "child", workflowType: "Child"))])
+                [
+                    .startChildWorkflowExecution(
+                        StartChildWorkflowExecutionCommand(workflowId: "child", workflowType: "Child"))
+                ])
             // Two tasks are due: the parent's (child started) and the child's first.
             var tasks: [WorkflowTask] = []
             for _ in 0..<2 { tasks.append(try #require(try await h.poll(worker))) }
@@ -184,7 +193,10 @@ struct ChildWorkflowTests {
             let worker = try await h.worker()
             try await h.complete(
                 worker, try #require(try await h.poll(worker)),
-                [.startChildWorkflowExecution(StartChildWorkflowExecutionCommand(workflowId: "child", workflowType: "Child"))])
+                [
+                    .startChildWorkflowExecution(
+                        StartChildWorkflowExecutionCommand(workflowId: "child", workflowType: "Child"))
+                ])
             _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "parent", reason: "done"))
             #expect(try await h.describe("child").execution.status == .terminated)
         }
@@ -203,7 +215,8 @@ struct ChildWorkflowTests {
                 worker, sender,
                 [
                     .signalExternalWorkflowExecution(
-                        SignalExternalWorkflowExecutionCommand(workflowId: "receiver", signalName: "hello", input: "hi")),
+                        SignalExternalWorkflowExecutionCommand(workflowId: "receiver", signalName: "hello", input: "hi")
+                    ),
                     .signalExternalWorkflowExecution(
                         SignalExternalWorkflowExecutionCommand(workflowId: "nobody", signalName: "hello")),
                 ])

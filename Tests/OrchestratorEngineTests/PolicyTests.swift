@@ -117,7 +117,8 @@ struct PolicyTests {
             await expectError(.invalidArgument) { try await h.start("wf\u{0}") }
             await expectError(.invalidArgument) {
                 _ = try await h.client.send(
-                    StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q", workflowTaskTimeoutMs: -5))
+                    StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q", workflowTaskTimeoutMs: -5)
+                )
             }
             let list = try await h.client.send(ListWorkflowsRequest())
             #expect(list.executions.isEmpty)

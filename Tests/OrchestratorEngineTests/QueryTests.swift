@@ -4,7 +4,9 @@ import OrchestratorProtocol
 import Testing
 
 /// A fake worker that answers pushed queries with what `answer` returns.
-func answerQueries(on worker: OrchestratorClient, _ answer: @escaping @Sendable (WorkflowQuery) -> JSONValue?) -> Task<Void, Never> {
+func answerQueries(on worker: OrchestratorClient, _ answer: @escaping @Sendable (WorkflowQuery) -> JSONValue?) -> Task<
+    Void, Never
+> {
     Task {
         for await push in worker.pushes {
             guard case .workflowQuery(let query) = push else { continue }
@@ -77,7 +79,8 @@ struct QueryTests {
                 for await push in worker.pushes {
                     guard case .workflowQuery(let query) = push else { continue }
                     _ = try? await worker.send(
-                        RespondQueryRequest(queryId: query.queryId, failure: Failure(message: "unknown query type nope")))
+                        RespondQueryRequest(
+                            queryId: query.queryId, failure: Failure(message: "unknown query type nope")))
                 }
             }
             let error = await expectError(.queryFailed) {

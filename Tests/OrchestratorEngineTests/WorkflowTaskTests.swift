@@ -14,7 +14,10 @@ struct WorkflowTaskTests {
             #expect(task.runId == run.runId)
             #expect(task.workflowType == "TestWorkflow")
             #expect(task.previousStartedEventId == 0)
-            #expect(task.events.map(\.eventType) == [.workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted])
+            #expect(
+                task.events.map(\.eventType) == [
+                    .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted,
+                ])
             #expect(task.events.map(\.eventId) == [1, 2, 3])
             guard case .workflowExecutionStarted(let started) = task.events[0].attributes else {
                 Issue.record("first event is not WorkflowExecutionStarted")
@@ -58,7 +61,10 @@ struct WorkflowTaskTests {
             try await h.complete(worker, first)
             let second = try #require(try await h.poll(worker))
             let types = second.events.map(\.eventType)
-            #expect(types == [.workflowTaskCompleted, .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted])
+            #expect(
+                types == [
+                    .workflowTaskCompleted, .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted,
+                ])
             #expect(second.events.first?.eventId == 4)
             #expect(second.previousStartedEventId == 3)
             guard case .workflowExecutionSignaled(let signal) = second.events[1].attributes else {
@@ -144,7 +150,8 @@ struct WorkflowTaskTests {
     func workflowTaskTimeout() async throws {
         try await Harness.with { h in
             _ = try await h.client.send(
-                StartWorkflowRequest(workflowId: "wf-wtt", workflowType: "T", taskQueue: "q", workflowTaskTimeoutMs: 300))
+                StartWorkflowRequest(
+                    workflowId: "wf-wtt", workflowType: "T", taskQueue: "q", workflowTaskTimeoutMs: 300))
             let worker = try await h.worker()
             let first = try #require(try await h.poll(worker))
             let second = try #require(try await h.poll(worker, timeoutMs: 3_000))

@@ -1,0 +1,160 @@
+import Foundation
+import OrchestratorProtocol
+import Testing
+
+@testable import OrchestratorStore
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    func withStore(_ body: (SQLiteStore, URL) async throws -> Void) async throws {
+        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory)
+        try await body(store, directory)
+    }
+
+    func row(_ seq: Int64, workflowId: String = "wf", status: WorkflowExecutionStatus = .running) -> ExecutionRow {
+        ExecutionRow(
+            runSeq: seq, runId: "run-\(seq)", workflowId: workflowId, workflowType: "T", taskQueue: "q", status: status,
+            startTime: Timestamp(milliseconds: 1_000 * seq), closeTime: nil, historyLength: 0, searchAttributes: nil)
+    }
+
+    @Test("a new database gets every migration, WAL and synchronous=FULL")
+    func migrationsAndPragmas() async throws {
+        try await withStore { store, _ throws in
+            #expect(try store.appliedMigrations() == ["v1-initial-schema"])
+            #expect(try store.journalMode() == "wal")
+            #expect(try store.synchronousSetting() == 2)
+        }
+    }
+
+    @Test("reopening a database applies nothing twice and keeps the data")
+    func reopen() async throws {
+        try await withStore { store, directory in
+            try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as [String: String])])
+            let again = try SQLiteStore(directory: directory)
+            #expect(try again.appliedMigrations() == ["v1-initial-schema"])
+            #expect(try again.execution(runId: "run-1")?.workflowId == "wf")
+        }
+    }
+
+    @Test("lower durability is what the setting says")
+    func durabilitySetting() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory, durability: .normal)
+        #expect(try store.synchronousSetting() == 1)
+    }
+
+    @Test("the data directory and the database files are owner-only")
+    func permissions() async throws {
+        try await withStore { store, directory in
+            try await store.commit([.upsertExecution(row(1), state: [String: String]())])
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory.path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o700)
+            for name in ["orchestrator.sqlite", "orchestrator.sqlite-wal"] {
+                let file = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)
+                #expect((file[.posixPermissions] as? Int) == 0o600, "\(name)")
+            }
+        }
+    }
+
+    @Test("events come back in order, in pages, with their attributes")
+    func eventsRoundTrip() async throws {
+        try await withStore { store, _ in
+            let events = (1...5).map { id in
+                HistoryEvent(
+                    eventId: Int64(id), eventTime: Timestamp(milliseconds: 1_700_000_000_000 + Int64(id)),
+                    attributes: .workflowExecutionSignaled(
+                        .init(signalName: "s\(id)", input: ["n": .int(Int64(id))], identity: "t", requestId: nil)))
+            }
+            try await store.commit([
+                .upsertExecution(row(7), state: [String: String]()), .appendEvents(runSeq: 7, events),
+            ])
+            #expect(try store.events(runSeq: 7) == events)
+            #expect(
+                try store.events(runSeq: 7, afterEventId: 2, throughEventId: 4, limit: 10).map(\.eventId) == [3, 4])
+            #expect(try store.events(runSeq: 7, afterEventId: 0, throughEventId: 5, limit: 2).map(\.eventId) == [1, 2])
+            #expect(try store.lastEvent(runSeq: 7) == events.last)
+        }
+    }
+
+    @Test("a failing batch changes nothing")
+    func atomicBatch() async throws {
+        try await withStore { store, _ in
+            let event = HistoryEvent(
+                eventId: 1, eventTime: Timestamp(milliseconds: 1),
+                attributes: .workflowTaskScheduled(.init(taskQueue: "q", startToCloseTimeoutMs: 1, attempt: 1)))
+            try await store.commit([.appendEvents(runSeq: 1, [event])])
+            await #expect(throws: (any Error).self) {
+                try await store.commit([
+                    .upsertExecution(self.row(2), state: [String: String]()),
+                    .appendEvents(runSeq: 1, [event]),  // duplicate key
+                ])
+            }
+            #expect(try store.execution(runId: "run-2") == nil)
+        }
+    }
+
+    @Test("recovery loads open runs with their tasks, activities, timers and buffered events")
+    func recoveredState() async throws {
+        try await withStore { store, _ in
+            let buffered = HistoryEvent(
+                eventId: 0, eventTime: Timestamp(milliseconds: 5),
+                attributes: .workflowExecutionSignaled(
+                    .init(signalName: "x", input: nil, identity: nil, requestId: nil)))
+            try await store.commit([
+                .upsertExecution(row(1), state: ["a": 1]),
+                .upsertExecution(row(2, workflowId: "closed", status: .completed), state: ["a": 2]),
+                .putWorkflowTask(
+                    WorkflowTaskRow(
+                        runSeq: 1, scheduledEventId: 2, attempt: 1, taskQueue: "q",
+                        scheduledTime: Timestamp(milliseconds: 3))),
+                .putActivity(
+                    ActivityRow(
+                        runSeq: 1, scheduledEventId: 5, activityId: "1", activityType: "N", taskQueue: "q", attempt: 2),
+                    state: ["x": 1]),
+                .putTimer(TimerRow(runSeq: 1, key: "user/t", fireTime: Timestamp(milliseconds: 99), eventId: 6)),
+                .putBufferedEvent(runSeq: 1, seq: 1, buffered),
+                .putRequestId(
+                    RequestIdRow(
+                        requestId: "r", kind: "start", workflowId: "wf", runId: "run-1",
+                        createdTime: Timestamp(milliseconds: 1))),
+            ])
+            let state = try store.loadRecoveredState()
+            #expect(state.executions.map(\.row.runId) == ["run-1"])
+            #expect(state.maxRunSeq == 2)
+            #expect(state.workflowTasks.map(\.scheduledEventId) == [2])
+            #expect(state.activities.map(\.row.attempt) == [2])
+            #expect(state.timers.map(\.key) == ["user/t"])
+            #expect(state.bufferedEvents.map(\.event) == [buffered])
+            #expect(try store.requestId("r")?.runId == "run-1")
+            try await store.commit([.deleteRunState(runSeq: 1)])
+            let after = try store.loadRecoveredState()
+            #expect(
+                after.workflowTasks.isEmpty && after.activities.isEmpty && after.timers.isEmpty
+                    && after.bufferedEvents.isEmpty)
+        }
+    }
+
+    @Test("the visibility index filters and pages newest first")
+    func listExecutions() async throws {
+        try await withStore { store, _ in
+            var operations: [StoreOperation] = []
+            for seq in 1...6 {
+                var r = row(Int64(seq), workflowId: "incident-\(seq)", status: seq % 2 == 0 ? .completed : .running)
+                r.searchAttributes = ["service": .string("s\(seq)")]
+                operations.append(.upsertExecution(r, state: [String: String]()))
+            }
+            try await store.commit(operations)
+            #expect(try store.listExecutions(ExecutionFilter(limit: 10)).map(\.runSeq) == [6, 5, 4, 3, 2, 1])
+            #expect(try store.listExecutions(ExecutionFilter(status: .running)).map(\.runSeq) == [5, 3, 1])
+            #expect(try store.listExecutions(ExecutionFilter(beforeRunSeq: 4, limit: 2)).map(\.runSeq) == [3, 2])
+            #expect(
+                try store.listExecutions(
+                    ExecutionFilter(searchAttribute: SearchAttributeFilter(name: "service", value: "s4"))
+                ).map(\.runSeq) == [4])
+            #expect(try store.latestExecution(workflowId: "incident-3")?.runId == "run-3")
+        }
+    }
+}
