@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "orchestrator-server", targets: ["orchestrator-server"]),
         .executable(name: "orchestrator", targets: ["orchestrator"]),
+        .executable(name: "incident-worker", targets: ["incident-worker"]),
+        .executable(name: "incident-starter", targets: ["incident-starter"]),
         .library(name: "OrchestratorProtocol", targets: ["OrchestratorProtocol"]),
         .library(name: "OrchestratorClient", targets: ["OrchestratorClient"]),
     ],
@@ -76,6 +78,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The author API (Workflow, WorkflowContext, activities) and the deterministic replay runtime.
+        .target(
+            name: "Workflows",
+            dependencies: [
+                "OrchestratorProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Pollers, the workflow cache, the activity executor, reconnects, graceful shutdown.
+        .target(
+            name: "WorkerRuntime",
+            dependencies: [
+                "Workflows",
+                "OrchestratorClient",
+                "OrchestratorProtocol",
+                "OrchestratorTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The incident workflow, its signals and query, and the notification activity and sink.
+        .target(
+            name: "Incidents",
+            dependencies: ["Workflows", "OrchestratorProtocol"]
+        ),
         // What the executables share: address/output options, log setup, error printing.
         .target(
             name: "OrchestratorCLISupport",
@@ -99,6 +127,29 @@ let package = Package(
         .executableTarget(
             name: "orchestrator",
             dependencies: [
+                "OrchestratorClient",
+                "OrchestratorCLISupport",
+                "OrchestratorProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "incident-worker",
+            dependencies: [
+                "Incidents",
+                "WorkerRuntime",
+                "OrchestratorCLISupport",
+                "OrchestratorTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "incident-starter",
+            dependencies: [
+                "Incidents",
+                "Workflows",
                 "OrchestratorClient",
                 "OrchestratorCLISupport",
                 "OrchestratorProtocol",

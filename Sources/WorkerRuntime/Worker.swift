@@ -1,0 +1,444 @@
+import Foundation
+import Logging
+import OrchestratorClient
+import OrchestratorProtocol
+import OrchestratorTransport
+import ServiceLifecycle
+import Synchronization
+import Workflows
+
+/// How a worker connects and how much it does at once.
+public struct WorkerOptions: Sendable {
+    public var address: ServerAddress
+    public var token: String?
+    public var identity: String
+    public var taskQueue: String
+    /// Workflow task polls in flight (workflow code itself runs on one thread).
+    public var workflowPollers = 4
+    /// Activities running at once.
+    public var maxConcurrentActivities = 16
+    /// Runs kept in memory for sticky tasks and queries.
+    public var cacheSize = 2_000
+    /// What a non-determinism error does: fail the workflow task (retried until fixed code runs), or fail the workflow.
+    public var nonDeterminism: NonDeterminismPolicy = .failWorkflowTask
+    /// First and largest delay between reconnection attempts.
+    public var reconnectDelay: Duration = .milliseconds(100)
+    public var maximumReconnectDelay: Duration = .seconds(5)
+    /// How long a graceful shutdown waits for running tasks.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Long-poll limit per poll.
+    public var pollTimeoutMs: Int64 = 30_000
+
+    public init(address: ServerAddress, token: String? = nil, identity: String, taskQueue: String) {
+        self.address = address
+        self.token = token
+        self.identity = identity
+        self.taskQueue = taskQueue
+    }
+
+    public enum NonDeterminismPolicy: Sendable {
+        case failWorkflowTask
+        case failWorkflow
+    }
+}
+
+/// A worker: polls a task queue for workflow and activity tasks, runs them, answers queries,
+/// reconnects when the server goes away, and drains on graceful shutdown (SIGTERM).
+public final class Worker: Service, Sendable {
+    public let options: WorkerOptions
+    let registry: WorkerRegistry
+    let logger: Logger
+    private let state = Mutex(RunState())
+    private let counters = Mutex(WorkerStatistics())
+
+    private struct RunState {
+        var stopping = false
+        var polls: [UInt64: @Sendable () -> Void] = [:]
+        var nextPoll: UInt64 = 1
+        var client: OrchestratorClient?
+        var connectedWaiters: [CheckedContinuation<Void, Never>] = []
+        var connected = false
+    }
+
+    public init(options: WorkerOptions, registry: WorkerRegistry, logger: Logger = Logger(label: "orchestrator.worker"))
+    {
+        self.options = options
+        self.registry = registry
+        var logger = logger
+        logger[metadataKey: "taskQueue"] = "\(options.taskQueue)"
+        self.logger = logger
+    }
+
+    /// What the worker did so far.
+    public var statistics: WorkerStatistics { counters.withLock { $0 } }
+
+    /// Returns once the worker is connected and polling.
+    public func waitUntilConnected() async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool in
+                if state.connected { return true }
+                state.connectedWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Stops polling, lets running tasks finish (up to the drain timeout), then disconnects.
+    public func shutdown() {
+        let polls = state.withLock { state -> [@Sendable () -> Void] in
+            state.stopping = true
+            return Array(state.polls.values)
+        }
+        for cancel in polls { cancel() }
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await runUntilStopped()
+        } onGracefulShutdown: {
+            self.logger.info("draining: no new tasks; waiting for running ones")
+            self.shutdown()
+        }
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } }
+
+    private func runUntilStopped() async throws {
+        var delay = options.reconnectDelay
+        var everConnected = false
+        while !isStopping {
+            let client: OrchestratorClient
+            do {
+                client = try await OrchestratorClient.connect(
+                    to: options.address, identity: options.identity, token: options.token)
+            } catch let error as OrchestratorError
+                where error.code == .unauthenticated || error.code == .unsupportedVersion
+            {
+                logger.critical("the server refused this worker", metadata: ["error": "\(error.message)"])
+                throw error
+            } catch {
+                if !everConnected && delay == options.reconnectDelay {
+                    logger.warning("cannot reach the server; retrying", metadata: ["error": "\(error)"])
+                } else {
+                    logger.debug("reconnect failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, options.maximumReconnectDelay)
+                continue
+            }
+            delay = options.reconnectDelay
+            everConnected = true
+            logger.info(
+                "worker connected",
+                metadata: [
+                    "address": "\(options.address)", "identity": "\(options.identity)",
+                    "workflows": "\(registry.workflowTypes.joined(separator: ","))",
+                    "activities": "\(registry.activityTypes.joined(separator: ","))",
+                ])
+            await serve(client)
+            if !isStopping {
+                logger.warning("lost the connection to the server; reconnecting")
+            }
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Polls and runs tasks on one connection until it closes or the worker stops.
+    private func serve(_ client: OrchestratorClient) async {
+        let cache = WorkflowCache(capacity: options.cacheSize, registry: registry, logger: logger)
+        let waiters = state.withLock { state in
+            state.client = client
+            state.connected = true
+            defer { state.connectedWaiters.removeAll() }
+            return state.connectedWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<options.workflowPollers {
+                group.addTask { await self.pollWorkflowTasks(client, cache: cache) }
+            }
+            for _ in 0..<options.maxConcurrentActivities {
+                group.addTask { await self.pollActivityTasks(client) }
+            }
+            group.addTask { await self.answerQueries(client, cache: cache) }
+            group.addTask {
+                await client.waitUntilClosed()
+                self.cancelPolls()
+            }
+            // The loops end when the connection closes or the worker stops; then close the connection.
+            for _ in 0..<(options.workflowPollers + options.maxConcurrentActivities) { await group.next() }
+            await client.close()
+            await group.waitForAll()
+        }
+        state.withLock { state in
+            state.client = nil
+            state.connected = false
+        }
+        await cache.clear()
+    }
+
+    private func cancelPolls() {
+        let polls = state.withLock { Array($0.polls.values) }
+        for cancel in polls { cancel() }
+    }
+
+    /// Runs one long poll as a task the worker can cancel on shutdown. Nil when cancelled or failed.
+    private func poll<Body: RequestBody>(_ client: OrchestratorClient, _ request: Body) async -> Body.Result? {
+        let task: Task<Result<Body.Result, any Error>, Never>? = state.withLock { state in
+            guard !state.stopping else { return nil }
+            let id = state.nextPoll
+            state.nextPoll += 1
+            let task = Task { () -> Result<Body.Result, any Error> in
+                defer { _ = self.state.withLock { $0.polls.removeValue(forKey: id) } }
+                do {
+                    return .success(try await client.send(request))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            state.polls[id] = { task.cancel() }
+            return task
+        }
+        guard let task else { return nil }
+        switch await task.value {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            if !(error is CancellationError) && client.isConnected && !isStopping {
+                logger.warning("poll failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return nil
+        }
+    }
+
+    // MARK: - Workflow tasks
+
+    private func pollWorkflowTasks(_ client: OrchestratorClient, cache: WorkflowCache) async {
+        while !isStopping && client.isConnected {
+            guard
+                let response = await poll(
+                    client,
+                    PollWorkflowTaskRequest(
+                        taskQueue: options.taskQueue, identity: options.identity, timeoutMs: options.pollTimeoutMs))
+            else { continue }
+            guard let task = response.task else { continue }
+            await process(task, client: client, cache: cache)
+        }
+    }
+
+    private func process(_ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache) async {
+        var logger = self.logger
+        logger[metadataKey: "workflowId"] = "\(task.workflowId)"
+        logger[metadataKey: "runId"] = "\(task.runId)"
+        let started = ContinuousClock.now
+        var replayed = false
+        let commands: [Command]
+        do {
+            if let continued = try await cache.continueCached(task) {
+                commands = continued
+            } else {
+                replayed = true
+                let history = try await fullHistory(for: task, client: client)
+                commands = try await cache.rebuild(task, history: history)
+            }
+        } catch let error as NonDeterminismError {
+            logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
+            await cache.evict(runId: task.runId)
+            if options.nonDeterminism == .failWorkflow {
+                await complete(
+                    task, [.failWorkflowExecution(.init(failure: Failure(error: error)))], client: client,
+                    logger: logger)
+            } else {
+                await fail(task, cause: .nonDeterministicError, error: error, client: client, logger: logger)
+            }
+            return
+        } catch {
+            logger.error("workflow task failed", metadata: ["error": "\(error)"])
+            await cache.evict(runId: task.runId)
+            await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
+            return
+        }
+        let accepted = await complete(task, commands, client: client, logger: logger)
+        if !accepted { await cache.evict(runId: task.runId) }
+        counters.withLock { counters in
+            counters.workflowTasks += 1
+            if replayed { counters.replays += 1 }
+        }
+        logger.debug(
+            "workflow task completed",
+            metadata: [
+                "commands": "\(commands.map(\.commandType.rawValue).joined(separator: ","))", "replayed": "\(replayed)",
+                "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+            ])
+    }
+
+    /// The run's history up to the task: what the task carries, after the events fetched from the server.
+    private func fullHistory(for task: WorkflowTask, client: OrchestratorClient) async throws -> [HistoryEvent] {
+        guard let first = task.events.first?.eventId, first > 1 else { return task.events }
+        var events: [HistoryEvent] = []
+        var after: Int64 = 0
+        while after < first - 1 {
+            let page = try await client.send(
+                GetWorkflowHistoryRequest(
+                    workflowId: task.workflowId, runId: task.runId, afterEventId: after,
+                    maximumPageSize: Int(min(10_000, first - 1 - after))))
+            let wanted = page.events.filter { $0.eventId < first }
+            guard let last = wanted.last else {
+                throw WorkflowRuntimeError(
+                    "history of \(task.workflowId) ends at event \(after); the task starts at \(first)")
+            }
+            events += wanted
+            after = last.eventId
+        }
+        return events + task.events
+    }
+
+    @discardableResult
+    private func complete(_ task: WorkflowTask, _ commands: [Command], client: OrchestratorClient, logger: Logger) async
+        -> Bool
+    {
+        do {
+            _ = try await client.send(
+                CompleteWorkflowTaskRequest(taskToken: task.taskToken, commands: commands, identity: options.identity))
+            return true
+        } catch {
+            logger.warning("the server did not take the workflow task's commands", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    private func fail(
+        _ task: WorkflowTask, cause: WorkflowTaskFailedCause, error: any Error, client: OrchestratorClient,
+        logger: Logger
+    ) async {
+        do {
+            _ = try await client.send(
+                FailWorkflowTaskRequest(
+                    taskToken: task.taskToken, cause: cause,
+                    failure: Failure(message: "\(error)", type: String(describing: Swift.type(of: error))),
+                    identity: options.identity))
+        } catch {
+            logger.warning("reporting a failed workflow task failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - Queries
+
+    private func answerQueries(_ client: OrchestratorClient, cache: WorkflowCache) async {
+        await withTaskGroup(of: Void.self) { group in
+            for await push in client.pushes {
+                guard case .workflowQuery(let query) = push else { continue }
+                group.addTask { await self.answer(query, client: client, cache: cache) }
+            }
+        }
+    }
+
+    private func answer(_ query: WorkflowQuery, client: OrchestratorClient, cache: WorkflowCache) async {
+        let response: RespondQueryRequest
+        do {
+            let result: JSONValue?
+            if let cached = try await cache.queryCached(query) {
+                result = cached
+            } else {
+                var history: [HistoryEvent] = []
+                var after: Int64 = 0
+                while true {
+                    let page = try await client.send(
+                        GetWorkflowHistoryRequest(workflowId: query.workflowId, runId: query.runId, afterEventId: after)
+                    )
+                    history += page.events
+                    after = page.events.last?.eventId ?? after
+                    if !page.hasMore { break }
+                }
+                result = try await cache.queryReplaying(query, history: history)
+            }
+            response = RespondQueryRequest(queryId: query.queryId, result: result)
+        } catch {
+            response = RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
+        }
+        _ = try? await client.send(response)
+        counters.withLock { $0.queries += 1 }
+    }
+
+    // MARK: - Activities
+
+    private func pollActivityTasks(_ client: OrchestratorClient) async {
+        while !isStopping && client.isConnected {
+            guard
+                let response = await poll(
+                    client,
+                    PollActivityTaskRequest(
+                        taskQueue: options.taskQueue, identity: options.identity, timeoutMs: options.pollTimeoutMs))
+            else { continue }
+            guard let task = response.task else { continue }
+            await run(task, client: client)
+        }
+    }
+
+    private func run(_ task: ActivityTask, client: OrchestratorClient) async {
+        var logger = self.logger
+        logger[metadataKey: "workflowId"] = "\(task.workflowId)"
+        logger[metadataKey: "runId"] = "\(task.runId)"
+        logger[metadataKey: "activityId"] = "\(task.activityId)"
+        logger[metadataKey: "activityType"] = "\(task.activityType)"
+        logger[metadataKey: "attempt"] = "\(task.attempt)"
+        guard let implementation = registry.activities[task.activityType] else {
+            _ = try? await client.send(
+                FailActivityTaskRequest(
+                    taskToken: task.taskToken,
+                    failure: Failure(
+                        message:
+                            "activity type \(task.activityType) is not registered on worker \(options.identity) (it runs \(registry.activityTypes.joined(separator: ", ")))",
+                        type: "ActivityNotRegistered"),
+                    identity: options.identity))
+            return
+        }
+        let context = ActivityContext(task: task, client: client, logger: logger)
+        let work = Task { try await implementation(task.input, context) }
+        // While it runs, heartbeat on its behalf to learn of cancellation (when it has a heartbeat timeout).
+        let watcher = Task {
+            guard let timeout = task.heartbeatTimeoutMs else { return }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(max(50, timeout / 2)))
+                if Task.isCancelled { return }
+                await context.send()
+                if context.isCancelRequested {
+                    work.cancel()
+                    return
+                }
+            }
+        }
+        let result = await work.result
+        watcher.cancel()
+        let request: Request
+        switch result {
+        case .success(let output):
+            request = .completeActivityTask(
+                CompleteActivityTaskRequest(taskToken: task.taskToken, result: output, identity: options.identity))
+        case .failure(let error) where error is CancellationError && context.isCancelRequested:
+            request = .cancelActivityTask(
+                CancelActivityTaskRequest(taskToken: task.taskToken, identity: options.identity))
+        case .failure(let error):
+            logger.warning("activity attempt failed", metadata: ["error": "\(error)"])
+            request = .failActivityTask(
+                FailActivityTaskRequest(
+                    taskToken: task.taskToken, failure: Failure(error: error), identity: options.identity))
+        }
+        do {
+            _ = try await client.send(request)
+        } catch {
+            logger.warning("reporting the activity's outcome failed", metadata: ["error": "\(error)"])
+        }
+        counters.withLock { $0.activities += 1 }
+    }
+}
+
+/// What a worker did since it started.
+public struct WorkerStatistics: Sendable, Hashable {
+    public var workflowTasks = 0
+    public var replays = 0
+    public var activities = 0
+    public var queries = 0
+}

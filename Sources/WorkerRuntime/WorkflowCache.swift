@@ -1,0 +1,134 @@
+import Dispatch
+import Logging
+import OrchestratorProtocol
+import Workflows
+
+/// The runs a worker keeps in memory, and the one thread all workflow code runs on.
+///
+/// A sticky task continues its cached run with the new events only; an unknown or evicted run is
+/// rebuilt from its whole history. Runners are used only on `queue`, one thing at a time.
+final class WorkflowCache: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "orchestrator.workflow-thread")
+    private let capacity: Int
+    private let registry: WorkerRegistry
+    private let logger: Logger
+    private var runners: [String: WorkflowRunner] = [:]
+    private var lastUse: [String: UInt64] = [:]
+    private var clock: UInt64 = 0
+
+    init(capacity: Int, registry: WorkerRegistry, logger: Logger) {
+        self.capacity = max(1, capacity)
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Runs `body` on the workflow thread.
+    func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// The commands for a task if its run is cached and the task continues it; nil if the run must
+    /// be rebuilt from its whole history.
+    func continueCached(_ task: WorkflowTask) async throws -> [Command]? {
+        try await onThread { [self] in
+            guard let runner = runners[task.runId] else { return nil }
+            guard runner.canContinue(with: task.events) else {
+                evict(task.runId)
+                return nil
+            }
+            touch(task.runId)
+            return try runner.apply(task.events, live: true) ?? []
+        }
+    }
+
+    /// Rebuilds a run from its whole history and returns the task's commands; caches the runner.
+    func rebuild(_ task: WorkflowTask, history: [HistoryEvent]) async throws -> [Command] {
+        try await onThread { [self] in
+            evict(task.runId)
+            let runner = try makeRunner(for: task)
+            runners[task.runId] = runner
+            touch(task.runId)
+            trim()
+            return try runner.apply(history, live: true) ?? []
+        }
+    }
+
+    /// Answers a query from the cached run; nil when the run is not cached.
+    func queryCached(_ query: WorkflowQuery) async throws -> JSONValue?? {
+        try await onThread { [self] in
+            guard let runner = runners[query.runId] else { return nil }
+            return .some(try runner.query(query.queryType, arguments: query.args))
+        }
+    }
+
+    /// Answers a query by replaying a whole history in a runner that is dropped afterwards.
+    func queryReplaying(_ query: WorkflowQuery, history: [HistoryEvent]) async throws -> JSONValue? {
+        try await onThread { [self] in
+            let runner = try makeRunner(
+                for: WorkflowTask(
+                    taskToken: "", workflowId: query.workflowId, runId: query.runId, workflowType: query.workflowType,
+                    taskQueue: query.taskQueue, attempt: 1, previousStartedEventId: 0, startedEventId: 0, events: []))
+            defer { runner.destroy() }
+            _ = try runner.apply(history, live: false)
+            return try runner.query(query.queryType, arguments: query.args)
+        }
+    }
+
+    /// Drops a run (its code unwinds).
+    func evict(runId: String) async {
+        _ = try? await onThread { [self] in evict(runId) }
+    }
+
+    /// Drops every run.
+    func clear() async {
+        _ = try? await onThread { [self] in
+            for runId in Array(runners.keys) { evict(runId) }
+        }
+    }
+
+    var count: Int {
+        get async { (try? await onThread { [self] in runners.count }) ?? 0 }
+    }
+
+    // MARK: - On the workflow thread
+
+    private func makeRunner(for task: WorkflowTask) throws -> WorkflowRunner {
+        guard let definition = registry.workflows[task.workflowType] else {
+            throw WorkflowRuntimeError(
+                "workflow type \(task.workflowType) is not registered on this worker (it runs \(registry.workflowTypes.joined(separator: ", ")))"
+            )
+        }
+        return WorkflowRunner(
+            definition: definition,
+            info: WorkflowInfo(
+                workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType,
+                taskQueue: task.taskQueue),
+            logger: logger)
+    }
+
+    private func evict(_ runId: String) {
+        guard let runner = runners.removeValue(forKey: runId) else { return }
+        lastUse[runId] = nil
+        runner.destroy()
+    }
+
+    private func touch(_ runId: String) {
+        clock += 1
+        lastUse[runId] = clock
+    }
+
+    private func trim() {
+        while runners.count > capacity, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
+            evict(oldest)
+        }
+    }
+
+    /// Drops a run that closed.
+    func forgetIfClosed(_ runId: String) async {
+        _ = try? await onThread { [self] in
+            if runners[runId]?.isClosed == true { evict(runId) }
+        }
+    }
+}
