@@ -208,10 +208,17 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "WorkflowsTests",
+            dependencies: [
+                "Workflows", "WorkerRuntime", "Incidents", "OrchestratorTesting", "OrchestratorClient",
+                "OrchestratorProtocol", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorTransport",
-                "orchestrator-server", "orchestrator",
+                "orchestrator-server", "orchestrator", "incident-worker", "incident-starter",
             ]
         ),
     ],

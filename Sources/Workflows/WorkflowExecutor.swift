@@ -1,6 +1,12 @@
 import DequeModule
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The serial executor a run's workflow code runs on, one job at a time, until none is left.
 ///
 /// The runtime drains it on its workflow thread after applying history; every job therefore runs
@@ -10,26 +16,32 @@ import Synchronization
 final class WorkflowExecutor: TaskExecutor, @unchecked Sendable {
     private struct State {
         var jobs = Deque<UnownedJob>()
-        var owned = false
+        /// The thread that applies history or drains, while it does.
+        var owner: pthread_t?
         var foreignJobs = 0
     }
     private let state = Mutex(State())
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        let current = pthread_self()
         state.withLock { state in
-            if !state.owned { state.foreignJobs += 1 }
+            if let owner = state.owner, pthread_equal(owner, current) != 0 {
+            } else {
+                state.foreignJobs += 1
+            }
             state.jobs.append(job)
         }
     }
 
-    /// Runs `body` as the runtime: jobs it causes (resumed awaits, new tasks) are expected.
+    /// Runs `body` as the runtime: jobs it causes on this thread (resumed awaits, new tasks) are expected.
     func owned<T>(_ body: () throws -> T) rethrows -> T {
+        let current = pthread_self()
         let wasOwned = state.withLock { state in
-            defer { state.owned = true }
-            return state.owned
+            defer { state.owner = current }
+            return state.owner != nil
         }
-        defer { if !wasOwned { state.withLock { $0.owned = false } } }
+        defer { if !wasOwned { state.withLock { $0.owner = nil } } }
         return try body()
     }
 

@@ -192,6 +192,11 @@ public final class WorkflowRunner: @unchecked Sendable {
             executor.owned { rootTask?.cancel() }
         }
         try runUntilBlocked()
+        if outcome == nil && rootTask != nil && !hasKnownAwait {
+            throw WorkflowRuntimeError(
+                "workflow \(definition.name) is suspended on something the workflow runtime does not control (Task.sleep, an actor, a lock, I/O, an AsyncStream?): await only the context's operations (sleep, timers, condition, activities, child workflows) and tasks started with async let or task groups"
+            )
+        }
         if let outcome, !closingCommandIssued {
             closingCommandIssued = true
             commands.append(closingCommand(for: outcome))
@@ -220,6 +225,12 @@ public final class WorkflowRunner: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Whether the code waits for something history will resume (a timer, an activity, a condition…).
+    var hasKnownAwait: Bool {
+        !conditions.isEmpty || activities.values.contains { $0.continuation != nil }
+            || timers.values.contains { $0.waiter != nil } || !children.isEmpty || !externalSignals.isEmpty
     }
 
     func finish(_ outcome: Outcome) {

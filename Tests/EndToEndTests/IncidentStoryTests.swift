@@ -1,0 +1,152 @@
+import Foundation
+import OrchestratorClient
+import OrchestratorProtocol
+import OrchestratorTesting
+import Testing
+
+@Suite("Incident story, with real processes", .serialized)
+struct IncidentStoryTests {
+    /// A server and two workers on a fresh data directory.
+    final class Stack: @unchecked Sendable {
+        let directory: URL
+        let server: ServerProcess
+        var workers: [WorkerProcess] = []
+        let notifyLog: URL
+
+        init() async throws {
+            directory = makeTemporaryDirectory(prefix: "inc")
+            notifyLog = directory.appendingPathComponent("notifications.jsonl")
+            server = try ServerProcess(dataDirectory: directory)
+            _ = try await server.connect(identity: "probe")
+            for index in 0..<2 { try addWorker("worker-\(index)") }
+        }
+
+        func addWorker(_ name: String) throws {
+            workers.append(try WorkerProcess(dataDirectory: directory, name: name, notifyLog: notifyLog))
+        }
+
+        /// The worker process that caches the run, from the server's describe.
+        func stickyWorker(_ workflowId: String) async throws -> WorkerProcess? {
+            let client = try await server.connect(identity: "probe")
+            defer { Task { await client.close() } }
+            let description = try await client.send(DescribeWorkflowRequest(workflowId: workflowId))
+            guard let identity = description.stickyWorkerIdentity,
+                let pid = identity.split(separator: ":").last.flatMap({ Int32($0) })
+            else { return nil }
+            return workers.first { $0.pid == pid && $0.process.isRunning }
+        }
+
+        func stop() {
+            for worker in workers { worker.terminate() }
+            server.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        var notifications: [NotificationLine] { readNotifications(notifyLog) }
+    }
+
+    @Test("the seed's story: start, two alerts, status, ack, resolve, completed")
+    func seedStory() async throws {
+        let stack = try await Stack()
+        defer { stack.stop() }
+        let d = stack.directory
+        #expect(try starter(d, "-cmd=start", "-service=payment-api").status == 0)
+        #expect(try starter(d, "-cmd=alert", "-service=payment-api", "-alert=ALERT-001").status == 0)
+        #expect(try starter(d, "-cmd=alert", "-service=payment-api", "-alert=ALERT-002").status == 0)
+        #expect(try starter(d, "-cmd=alert", "-service=payment-api", "-alert=ALERT-002").status == 0)
+        let open = try #require(try status(d, service: "payment-api"))
+        #expect(open.status == "OPEN")
+        #expect(open.alerts == ["ALERT-001", "ALERT-002"], "the same alert twice is kept once")
+        #expect(open.responder == nil)
+        #expect(open.workflowId == "incident-payment-api")
+        let duplicate = try starter(d, "-cmd=start", "-service=payment-api")
+        #expect(duplicate.status != 0)
+        #expect(duplicate.output.contains("already open") && duplicate.output.contains("ack or resolve it first"))
+        #expect(try starter(d, "-cmd=ack", "-service=payment-api", "-responder=alice").status == 0)
+        #expect(try status(d, service: "payment-api")?.status == "ACKED")
+        #expect(try starter(d, "-cmd=resolve", "-service=payment-api", "-responder=alice").status == 0)
+        let resolved = try #require(try status(d, service: "payment-api"))
+        #expect(resolved.status == "RESOLVED")
+        #expect(resolved.responder == "alice")
+        let client = try await stack.server.connect(identity: "check")
+        let result = try await client.send(
+            AwaitWorkflowResultRequest(workflowId: "incident-payment-api", timeoutMs: 10_000))
+        #expect(result.status == .completed)
+        #expect(try await eventually { stack.notifications.map(\.kind) == ["opened", "acked", "resolved"] })
+        // Resolved: a new incident for the service may start; signals to the old one are refused clearly.
+        let late = try starter(d, "-cmd=alert", "-service=payment-api", "-alert=ALERT-003")
+        #expect(late.status != 0 && late.output.contains("not running"))
+        #expect(try starter(d, "-cmd=start", "-service=payment-api").status == 0)
+        // Errors are one clear line and a non-zero exit.
+        let missing = try starter(d, "-cmd=status", "-service=nobody")
+        #expect(missing.status != 0 && missing.output.contains("no incident for nobody"))
+        let badFlag = try starter(d, "-cmd=alert", "-service=payment-api")
+        #expect(badFlag.status != 0 && badFlag.output.contains("-alert"))
+        await client.close()
+    }
+
+    @Test("escalation every second while OPEN: level 1, then level 2, each notified once")
+    func escalation() async throws {
+        let stack = try await Stack()
+        defer { stack.stop() }
+        #expect(try starter(stack.directory, "-cmd=start", "-service=db", "-escalate-after=1s").status == 0)
+        #expect(try await eventually { stack.notifications.filter { $0.kind == "escalated" }.count >= 2 })
+        #expect(try starter(stack.directory, "-cmd=ack", "-service=db", "-responder=bob").status == 0)
+        let state = try #require(try status(stack.directory, service: "db"))
+        #expect(state.status == "ACKED")
+        let levelAtAck = state.escalationLevel
+        try await Task.sleep(for: .milliseconds(1_500))
+        let escalations = stack.notifications.filter { $0.kind == "escalated" }
+        #expect(escalations.map(\.level) == Array(1...levelAtAck), "no escalation after the ack")
+        #expect(Set(escalations.map(\.key)).count == escalations.count)
+    }
+
+    @Test("kill -9 of the worker holding the run between escalations: the next one fires on time elsewhere, once")
+    func killStickyWorker() async throws {
+        let stack = try await Stack()
+        defer { stack.stop() }
+        let d = stack.directory
+        #expect(try starter(d, "-cmd=start", "-service=checkout", "-escalate-after=1s").status == 0)
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "escalated" && $0.level == 1 } })
+        let opened = try #require(try status(d, service: "checkout")?.openedAt.flatMap(Timestamp.init(iso8601:)))
+        let holder = try #require(try await stack.stickyWorker("incident-checkout"))
+        holder.kill9()
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "escalated" && $0.level == 2 } })
+        let level2 = try #require(stack.notifications.first { $0.kind == "escalated" && $0.level == 2 }?.time)
+        let lateness = level2.milliseconds - (opened.milliseconds + 2_000)
+        print("escalation lateness after kill -9 of the sticky worker (another alive): \(lateness) ms")
+        #expect(lateness < 1_000, "level 2 was \(lateness) ms late")
+        #expect(try starter(d, "-cmd=ack", "-service=checkout", "-responder=carol").status == 0)
+        #expect(try starter(d, "-cmd=resolve", "-service=checkout", "-responder=carol").status == 0)
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "resolved" } })
+        let lines = stack.notifications
+        let levels = lines.filter { $0.kind == "escalated" }.map(\.level)
+        #expect(levels == Array(1...(levels.max() ?? 0)), "each level notified exactly once, in order: \(levels)")
+        #expect(Set(lines.map(\.key)).count == lines.count, "no key applied twice")
+        #expect(lines.filter { $0.kind == "acked" }.count == 1)
+        #expect(lines.filter { $0.kind == "resolved" }.count == 1)
+    }
+
+    @Test("kill -9 of every worker, then a new one: the overdue escalation fires as soon as it connects, once")
+    func killAllWorkers() async throws {
+        let stack = try await Stack()
+        defer { stack.stop() }
+        let d = stack.directory
+        #expect(try starter(d, "-cmd=start", "-service=search", "-escalate-after=1s").status == 0)
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "escalated" && $0.level == 1 } })
+        for worker in stack.workers { worker.kill9() }
+        try await Task.sleep(for: .milliseconds(1_500))  // level 2 comes due with no worker alive
+        let started = Timestamp.now()
+        try stack.addWorker("replacement")
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "escalated" && $0.level == 2 } })
+        let level2 = try #require(stack.notifications.first { $0.kind == "escalated" && $0.level == 2 }?.time)
+        print(
+            "overdue escalation after a new worker started: \(level2.milliseconds - started.milliseconds) ms after its start"
+        )
+        #expect(try starter(d, "-cmd=resolve", "-service=search", "-responder=dan").status == 0)
+        #expect(try await eventually { stack.notifications.contains { $0.kind == "resolved" } })
+        let levels = stack.notifications.filter { $0.kind == "escalated" }.map(\.level)
+        #expect(levels == Array(1...(levels.max() ?? 0)), "each level exactly once: \(levels)")
+        #expect(Set(stack.notifications.map(\.key)).count == stack.notifications.count)
+    }
+}
