@@ -14,8 +14,8 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
         commandName: "incident-worker",
         abstract: "Run incident workflows and notifications; start one or many.",
         discussion: """
-            Polls the task queue incident-task-queue. Kill it at any moment: its tasks go back to the
-            server at once and another worker (or this one, restarted) carries the incidents on.
+            Polls the task queue incident-task-queue. Kill it at any moment: its tasks go back to the \
+            server at once and another worker (or this one, restarted) carries the incidents on. \
             Notifications are appended to a JSON-lines file, each idempotency key once.
             """)
 

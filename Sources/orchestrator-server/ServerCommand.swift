@@ -14,8 +14,8 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "orchestrator-server",
         abstract: "Run the orchestrator server: histories, task queues and timers in SQLite.",
         discussion: """
-            Data lives in one directory (default ./.orchestrator): the database orchestrator.sqlite and the
-            Unix socket orchestrator.sock, both owner-only. Clients started from the same directory find
+            Data lives in one directory (default ./.orchestrator): the database orchestrator.sqlite and the \
+            Unix socket orchestrator.sock, both owner-only. Clients started from the same directory find \
             the server without flags. Stop it with SIGTERM or Ctrl-C; on start it recovers everything.
             """)
 
