@@ -38,9 +38,13 @@ public final class OrchestratorClient: Sendable {
     ///
     /// Throws ``ConnectionError`` with advice when nothing listens at `address`, and the server's
     /// error when it refuses the handshake (a wrong token: UNAUTHENTICATED).
+    /// The largest frame a client accepts from the server by default (the server bounds what it sends
+    /// far below this; a large limit here only guards against a broken peer).
+    public static let defaultMaximumInboundFrameLength = 64 * 1024 * 1024
+
     public static func connect(
         to address: ServerAddress, identity: String, token: String? = nil,
-        maximumFrameLength: Int = Frame.defaultMaximumLength,
+        maximumFrameLength: Int = defaultMaximumInboundFrameLength,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(5)
     ) async throws -> OrchestratorClient {
@@ -64,7 +68,6 @@ public final class OrchestratorClient: Sendable {
         } catch {
             throw ConnectionError(address: address, underlying: error)
         }
-        state.attach(channel)
         let response: ServerMessage
         do {
             response = try await state.send(
@@ -139,8 +142,6 @@ final class ClientState: Sendable {
 
     func nextId() -> UInt64 { ids.wrappingAdd(1, ordering: .relaxed).oldValue }
 
-    func attach(_ channel: any Channel) {}
-
     func send(_ message: RequestMessage, on channel: any Channel) async throws -> ServerMessage {
         let data = try MessageCodec.encode(message)
         return try await withTaskCancellationHandler {
@@ -209,10 +210,16 @@ final class ClientInboundHandler: ChannelInboundHandler, Sendable {
         do {
             state.received(try MessageCodec.decodeServerMessage(from: frame.readableBytesView))
         } catch {
+            if Self.isPush(frame) { return }  // A push this client does not know: ignore it, as the spec says.
             state.closed(
                 with: OrchestratorError(.malformedFrame, "the server sent a message this client cannot read: \(error)"))
             context.close(promise: nil)
         }
+    }
+
+    private static func isPush(_ frame: ByteBuffer) -> Bool {
+        struct PushProbe: Decodable { var push: String }
+        return (try? MessageCodec.decode(PushProbe.self, from: frame.readableBytesView)) != nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -103,7 +103,7 @@ extension Engine {
                         id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
             }
         }
-        let deadline = longPollDeadline(request.timeoutMs)
+        let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
         return await withCheckedContinuation { continuation in
             taskQueues[request.taskQueue, default: TaskQueueState()].activityPollers.append(
@@ -291,17 +291,23 @@ extension Engine {
             message:
                 "activity \(activity.activityType) did not finish within its schedule-to-close timeout of \(activity.scheduleToCloseTimeoutMs ?? 0) ms",
             type: "ScheduleToCloseTimeout")
+        func timedOut(_ startedEventId: Int64) -> EventAttributes {
+            .activityTaskTimedOut(
+                .init(
+                    scheduledEventId: scheduledEventId, startedEventId: startedEventId, timeoutType: .scheduleToClose,
+                    failure: failure, retryState: .timeout))
+        }
+        guard activity.lastStartedTime != nil else {
+            // No attempt ever started: there is no ActivityTaskStarted to record.
+            addWorkflowEvent(execution, timedOut(0))
+            return
+        }
         addActivityOutcome(
             execution,
             started: .init(
                 scheduledEventId: scheduledEventId, identity: activity.lastWorkerIdentity, attempt: activity.attempt,
                 lastFailure: activity.lastFailure),
-            outcome: { startedId in
-                .activityTaskTimedOut(
-                    .init(
-                        scheduledEventId: scheduledEventId, startedEventId: startedId, timeoutType: .scheduleToClose,
-                        failure: failure, retryState: .timeout))
-            })
+            outcome: timedOut)
     }
 
     func activityAttemptTimedOut(_ ref: ActivityRef, timeoutType: TimeoutType) {

@@ -63,15 +63,23 @@ extension Engine {
                 if let t = c.workflowTaskTimeoutMs, t <= 0 {
                     return "\(position): workflowTaskTimeoutMs must be positive"
                 }
+                if let problem = nameProblem(c.workflowType, "workflowType") ?? nameProblem(c.taskQueue, "taskQueue") {
+                    return "\(position): \(problem)"
+                }
             case .recordMarker(let c):
                 if c.markerName.isEmpty { return "\(position): markerName is empty" }
             case .startChildWorkflowExecution(let c):
-                if c.workflowId.isEmpty || c.workflowType.isEmpty {
-                    return "\(position): a child workflow needs a workflowId and a workflowType"
+                if let problem = nameProblem(c.workflowId, "workflowId") ?? nameProblem(c.workflowType, "workflowType")
+                    ?? nameProblem(c.taskQueue, "taskQueue")
+                {
+                    return "\(position): \(problem)"
+                }
+                if let t = c.workflowTaskTimeoutMs, t <= 0 {
+                    return "\(position): workflowTaskTimeoutMs must be positive"
                 }
             case .signalExternalWorkflowExecution(let c):
-                if c.workflowId.isEmpty || c.signalName.isEmpty {
-                    return "\(position): signalling another workflow needs a workflowId and a signalName"
+                if let problem = nameProblem(c.workflowId, "workflowId") ?? nameProblem(c.signalName, "signalName") {
+                    return "\(position): \(problem)"
                 }
             case .completeWorkflowExecution, .failWorkflowExecution, .cancelWorkflowExecution,
                 .upsertWorkflowSearchAttributes:
@@ -79,6 +87,17 @@ extension Engine {
             }
         }
         return nil
+    }
+
+    /// What is wrong with a name given in a command (absent is fine), in the words `validateName` uses.
+    private func nameProblem(_ value: String?, _ field: String) -> String? {
+        guard let value else { return nil }
+        do {
+            try validateName(value, field: field)
+            return nil
+        } catch {
+            return error.message
+        }
     }
 
     /// Applies one validated command: its event, and what it starts.
@@ -235,7 +254,10 @@ extension Engine {
                     }
                 }
                 return currentRunByWorkflowId[c.workflowId].flatMap { executions[$0] }.flatMap { $0.isOpen ? $0 : nil }
-            }()
+            }().flatMap { (target: Execution) -> Execution? in
+                // childWorkflowOnly: only a child of this run may be signalled.
+                (c.childWorkflowOnly ?? false) && target.persisted.parent?.runId != execution.runId ? nil : target
+            }
             if let target {
                 addWorkflowEvent(
                     target,
@@ -274,18 +296,19 @@ extension Engine {
                     workflowId: c.workflowId, workflowType: c.workflowType, taskQueue: taskQueue, input: c.input,
                     workflowTaskTimeoutMs: timeout, parentClosePolicy: policy, workflowIdReusePolicy: reuse,
                     workflowTaskCompletedEventId: completedId)))
-        let refusal: String?
+        let refusalCause: String?
         do {
-            refusal = try startRefusal(workflowId: c.workflowId, reusePolicy: reuse)
+            refusalCause =
+                try startRefusal(workflowId: c.workflowId, reusePolicy: reuse) == nil ? nil : "WORKFLOW_ALREADY_EXISTS"
         } catch {
-            refusal = error.message
+            refusalCause = "INTERNAL: \(error.message)"
         }
-        if refusal != nil {
+        if let refusalCause {
             addWorkflowEvent(
                 parent,
                 .startChildWorkflowExecutionFailed(
                     .init(
-                        workflowId: c.workflowId, workflowType: c.workflowType, cause: "WORKFLOW_ALREADY_EXISTS",
+                        workflowId: c.workflowId, workflowType: c.workflowType, cause: refusalCause,
                         initiatedEventId: initiatedId)))
             return
         }

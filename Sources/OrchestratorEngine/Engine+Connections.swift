@@ -36,7 +36,10 @@ extension Engine {
         }
         let identity = connection.handle.identity
         for runSeq in connection.heldWorkflowTasks {
-            guard let execution = executions[runSeq], execution.isOpen else { continue }
+            // Only the task this connection still holds (another connection may have completed it).
+            guard let execution = executions[runSeq], execution.isOpen,
+                execution.workflowTask?.location == .started(id)
+            else { continue }
             logger.info(
                 "workflow task returned to its queue: the worker connection holding it closed",
                 metadata: [

@@ -44,7 +44,8 @@ extension Engine {
             let events: [HistoryEvent]
             do {
                 events = try store.events(
-                    runSeq: range.runSeq, afterEventId: after, throughEventId: range.committedThrough, limit: pageSize)
+                    runSeq: range.runSeq, afterEventId: after, throughEventId: range.committedThrough, limit: pageSize,
+                    maxBytes: configuration.maximumHistoryPageBytes)
             } catch {
                 throw .internal("reading history failed: \(error)")
             }

@@ -58,7 +58,7 @@ extension Engine {
     {
         try validateName(request.workflowId, field: "workflowId")
         let after = request.afterEventId ?? 0
-        let deadline = longPollDeadline(request.timeoutMs)
+        let deadline = try longPollDeadline(request.timeoutMs)
         var resolved = try resolveRun(workflowId: request.workflowId, runId: request.runId)
         while true {
             switch resolved {
@@ -97,7 +97,7 @@ extension Engine {
         -> ExecutionRow
     {
         try validateName(request.workflowId, field: "workflowId")
-        let deadline = longPollDeadline(request.timeoutMs)
+        let deadline = try longPollDeadline(request.timeoutMs)
         var runId = request.runId
         while true {
             switch try resolveRun(workflowId: request.workflowId, runId: runId) {

@@ -173,12 +173,8 @@ extension Engine {
         try validateName(request.taskQueue, field: "taskQueue")
         try validateTimeout(request.workflowTaskTimeoutMs, field: "workflowTaskTimeoutMs", maximum: 600_000)
         if let signal { try validateName(signal.name, field: "signalName") }
-        if let applied = try appliedRequestId(request.requestId) {
-            guard applied.workflowId == request.workflowId else {
-                throw .invalidArgument(
-                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id"
-                )
-            }
+        let kind: RequestKind = signal == nil ? .start : .signalWithStart
+        if let applied = try priorApplication(of: request.requestId, as: kind, workflowId: request.workflowId) {
             try await durable()
             return StartWorkflowResponse(runId: applied.runId, started: false)
         }
@@ -190,7 +186,7 @@ extension Engine {
         if let seq = currentRunByWorkflowId[request.workflowId], let current = executions[seq], current.isOpen {
             if let signalAttributes {
                 addWorkflowEvent(current, .workflowExecutionSignaled(signalAttributes))
-                recordRequestId(request.requestId, kind: "signal", workflowId: request.workflowId, runId: current.runId)
+                recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: current.runId)
                 try await durable()
                 return StartWorkflowResponse(runId: current.runId, started: false)
             }
@@ -201,6 +197,7 @@ extension Engine {
                     "workflow \(request.workflowId) is already running (run \(current.runId)); signal it, or wait until it closes",
                     details: ["runId": .string(current.runId), "workflowId": .string(request.workflowId)])
             case .useExisting:
+                recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: current.runId)
                 try await durable()
                 return StartWorkflowResponse(runId: current.runId, started: false)
             case .terminateExisting:
@@ -221,7 +218,7 @@ extension Engine {
                 identity: request.identity, requestId: request.requestId, searchAttributes: request.searchAttributes,
                 firstExecutionRunId: nil, continuedExecutionRunId: nil, parent: nil),
             signal: signalAttributes)
-        recordRequestId(request.requestId, kind: "start", workflowId: request.workflowId, runId: execution.runId)
+        recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: execution.runId)
         try await durable()
         return StartWorkflowResponse(runId: execution.runId, started: true)
     }
@@ -229,12 +226,7 @@ extension Engine {
     func signalWorkflow(_ request: SignalWorkflowRequest) async throws(OrchestratorError) -> SignalWorkflowResponse {
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.signalName, field: "signalName")
-        if let applied = try appliedRequestId(request.requestId) {
-            guard applied.workflowId == request.workflowId else {
-                throw .invalidArgument(
-                    "request id \(applied.requestId) was already used for workflow \(applied.workflowId); use a new request id"
-                )
-            }
+        if let applied = try priorApplication(of: request.requestId, as: .signal, workflowId: request.workflowId) {
             try await durable()
             return SignalWorkflowResponse(runId: applied.runId)
         }
@@ -246,7 +238,7 @@ extension Engine {
                 .init(
                     signalName: request.signalName, input: request.input, identity: request.identity,
                     requestId: request.requestId)))
-        recordRequestId(request.requestId, kind: "signal", workflowId: request.workflowId, runId: execution.runId)
+        recordRequestId(request.requestId, kind: .signal, workflowId: request.workflowId, runId: execution.runId)
         statistics.signals += 1
         try await durable()
         return SignalWorkflowResponse(runId: execution.runId)
@@ -254,21 +246,26 @@ extension Engine {
 
     func requestCancelWorkflow(_ request: RequestCancelWorkflowRequest) async throws(OrchestratorError) -> RunResponse {
         try validateName(request.workflowId, field: "workflowId")
-        if let applied = try appliedRequestId(request.requestId) {
+        if let applied = try priorApplication(of: request.requestId, as: .cancel, workflowId: request.workflowId) {
             try await durable()
             return RunResponse(runId: applied.runId)
         }
         let execution = try openRun(workflowId: request.workflowId, runId: request.runId, action: "cancel")
         requestCancel(execution, reason: request.reason, identity: request.identity)
-        recordRequestId(request.requestId, kind: "cancel", workflowId: request.workflowId, runId: execution.runId)
+        recordRequestId(request.requestId, kind: .cancel, workflowId: request.workflowId, runId: execution.runId)
         try await durable()
         return RunResponse(runId: execution.runId)
     }
 
     func terminateWorkflow(_ request: TerminateWorkflowRequest) async throws(OrchestratorError) -> RunResponse {
         try validateName(request.workflowId, field: "workflowId")
+        if let applied = try priorApplication(of: request.requestId, as: .terminate, workflowId: request.workflowId) {
+            try await durable()
+            return RunResponse(runId: applied.runId)
+        }
         let execution = try openRun(workflowId: request.workflowId, runId: request.runId, action: "terminate")
         terminate(execution, reason: request.reason, details: request.details, identity: request.identity)
+        recordRequestId(request.requestId, kind: .terminate, workflowId: request.workflowId, runId: execution.runId)
         try await durable()
         return RunResponse(runId: execution.runId)
     }

@@ -82,14 +82,23 @@ extension Engine {
             at: now.adding(milliseconds: execution.persisted.workflowTaskTimeoutMs))
         let sticky = execution.stickyConnection == poller.connectionId
         let previous = execution.persisted.previousStartedEventId
+        // Bounded: a worker fetches what a task does not carry with getWorkflowHistory, page by page.
+        let cap = max(1, configuration.maximumEventsPerTask)
+        var events = execution.tail
+        var prefixThrough = sticky ? 0 : previous
+        if events.count > cap {
+            events = Array(events.suffix(cap))
+            prefixThrough = 0
+        }
+        if prefixThrough > Int64(cap) { prefixThrough = 0 }
         let delivery = WorkflowTaskDelivery(
             task: WorkflowTask(
                 taskToken: TaskToken.workflow(
                     runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: startedId),
                 workflowId: execution.workflowId, runId: execution.runId, workflowType: execution.workflowType,
                 taskQueue: task.taskQueue, attempt: task.attempt, previousStartedEventId: previous,
-                startedEventId: startedId, events: execution.tail),
-            historyPrefixThrough: sticky ? 0 : previous,
+                startedEventId: startedId, events: events),
+            historyPrefixThrough: prefixThrough,
             runSeq: execution.runSeq)
         execution.stickyConnection = poller.connectionId
         statistics.workflowTasksStarted += 1
@@ -138,7 +147,7 @@ extension Engine {
             else { continue }
             return await deliverNow(execution, to: connection)
         }
-        let deadline = longPollDeadline(request.timeoutMs)
+        let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
         return await withCheckedContinuation { continuation in
             taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
@@ -154,9 +163,14 @@ extension Engine {
         }
     }
 
-    func longPollDeadline(_ timeoutMs: Int64?) -> Timestamp {
-        let timeout = min(
-            max(timeoutMs ?? configuration.defaultLongPollTimeoutMs, 0), configuration.maximumLongPollTimeoutMs)
+    /// When a long poll ends: `timeoutMs` from now (default 60 s; 0 = answer at once).
+    func longPollDeadline(_ timeoutMs: Int64?) throws(OrchestratorError) -> Timestamp {
+        let timeout = timeoutMs ?? configuration.defaultLongPollTimeoutMs
+        guard timeout >= 0 && timeout <= configuration.maximumLongPollTimeoutMs else {
+            throw .invalidArgument(
+                "timeoutMs must be between 0 and \(configuration.maximumLongPollTimeoutMs) milliseconds, got \(timeout)"
+            )
+        }
         return clock.now().adding(milliseconds: timeout)
     }
 
@@ -203,7 +217,7 @@ extension Engine {
             try await durable()
             return
         }
-        connection.heldWorkflowTasks.remove(execution.runSeq)
+        if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
         let completedId = appendEvent(
             execution,
             .workflowTaskCompleted(

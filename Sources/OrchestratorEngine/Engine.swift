@@ -346,17 +346,35 @@ public actor Engine {
         return OrchestratorError(.internal, "reading the database failed: \(error)")
     }
 
-    /// A request id already applied, committed or not.
-    func appliedRequestId(_ requestId: String?) throws(OrchestratorError) -> RequestIdRow? {
+    /// The earlier application of a request id (committed or not), or nil if it is new. A request id
+    /// names one request: reusing it for another operation or another workflow is INVALID_ARGUMENT.
+    func priorApplication(of requestId: String?, as kind: RequestKind, workflowId: String) throws(OrchestratorError)
+        -> RequestIdRow?
+    {
         guard let requestId, !requestId.isEmpty else { return nil }
-        if let row = uncommittedRequestIds[requestId] { return row }
-        do { return try store.requestId(requestId) } catch { throw storeFailure(error) }
+        if requestId.utf8.count > configuration.maximumIdentifierLength {
+            throw .invalidArgument(
+                "requestId is \(requestId.utf8.count) bytes; the limit is \(configuration.maximumIdentifierLength)")
+        }
+        let row: RequestIdRow?
+        if let pending = uncommittedRequestIds[requestId] {
+            row = pending
+        } else {
+            do { row = try store.requestId(requestId) } catch { throw storeFailure(error) }
+        }
+        guard let row else { return nil }
+        guard row.workflowId == workflowId, row.kind == kind.rawValue else {
+            throw .invalidArgument(
+                "request id \(requestId) was already used to \(RequestKind(rawValue: row.kind)?.verb ?? row.kind) workflow \(row.workflowId); use a new request id for a new request"
+            )
+        }
+        return row
     }
 
-    func recordRequestId(_ requestId: String?, kind: String, workflowId: String, runId: String) {
+    func recordRequestId(_ requestId: String?, kind: RequestKind, workflowId: String, runId: String) {
         guard let requestId, !requestId.isEmpty else { return }
         let row = RequestIdRow(
-            requestId: requestId, kind: kind, workflowId: workflowId, runId: runId, createdTime: clock.now())
+            requestId: requestId, kind: kind.rawValue, workflowId: workflowId, runId: runId, createdTime: clock.now())
         uncommittedRequestIds[requestId] = row
         write(.putRequestId(row))
         afterCommit(.forgetRequestIds([requestId]))
@@ -365,6 +383,25 @@ public actor Engine {
     func makeWaiterId() -> UInt64 {
         defer { nextWaiterId += 1 }
         return nextWaiterId
+    }
+}
+
+/// What a request id was used for.
+enum RequestKind: String {
+    case start
+    case signalWithStart = "signal-with-start"
+    case signal
+    case cancel
+    case terminate
+
+    var verb: String {
+        switch self {
+        case .start: "start"
+        case .signalWithStart: "signal-with-start"
+        case .signal: "signal"
+        case .cancel: "cancel"
+        case .terminate: "terminate"
+        }
     }
 }
 

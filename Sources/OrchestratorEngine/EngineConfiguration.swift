@@ -19,5 +19,10 @@ public struct EngineConfiguration: Sendable {
     /// Delay before a failed workflow task is retried: attempt 2 at once, then doubling from 1 s up to this.
     public var maximumWorkflowTaskRetryIntervalMs: Int64 = 60_000
 
+    /// The most history events a workflow task carries; a worker fetches older ones page by page.
+    public var maximumEventsPerTask = 1_000
+    /// The bytes of stored event attributes a history page may carry (keeps responses under the frame limit).
+    public var maximumHistoryPageBytes = 2 * 1024 * 1024
+
     public init() {}
 }

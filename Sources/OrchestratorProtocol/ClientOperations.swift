@@ -417,14 +417,18 @@ public struct TerminateWorkflowRequest: Sendable, Hashable, Codable {
     public var runId: String?
     public var reason: String
     public var details: JSONValue?
+    /// Retrying a terminate with the same request id succeeds once the run is terminated.
+    public var requestId: String?
     public var identity: String?
     public init(
-        workflowId: String, runId: String? = nil, reason: String, details: JSONValue? = nil, identity: String? = nil
+        workflowId: String, runId: String? = nil, reason: String, details: JSONValue? = nil, requestId: String? = nil,
+        identity: String? = nil
     ) {
         self.workflowId = workflowId
         self.runId = runId
         self.reason = reason
         self.details = details
+        self.requestId = requestId
         self.identity = identity
     }
 }

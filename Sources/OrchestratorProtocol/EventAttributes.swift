@@ -7,7 +7,8 @@ public struct WorkflowExecutionStartedAttributes: Sendable, Hashable, Codable {
     public var workflowTaskTimeoutMs: Int64
     public var identity: String?
     public var requestId: String?
-    /// 1 for a first run; continue-as-new keeps counting runs of the same chain.
+    /// Always 1 here (workflow retries, which would count attempts, are not supported); continue-as-new
+    /// starts its new run at 1, as Temporal does.
     public var attempt: Int32
     public var firstExecutionRunId: String
     public var continuedExecutionRunId: String?

@@ -168,7 +168,7 @@ extension DecodingError {
         func path(_ context: Context, _ key: (any CodingKey)? = nil) -> String {
             var keys = context.codingPath
             if let key { keys.append(key) }
-            if keys.first?.stringValue == "body" { keys.removeFirst() }
+            if keys.count > 1 && keys.first?.stringValue == "body" { keys.removeFirst() }
             let names = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
             let text = names.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
             return text.isEmpty ? "the message" : "'\(text)'"

@@ -15,9 +15,9 @@ public struct PollWorkflowTaskRequest: Sendable, Hashable, Codable {
 /// A workflow task: history to apply, and a token to answer with.
 ///
 /// `events` runs to the task's WorkflowTaskStarted event. When this connection completed the run's
-/// previous task (sticky routing) it starts after `previousStartedEventId`'s task's events the worker
-/// already has; otherwise it starts at event 1. A worker that lacks the earlier events fetches them with
-/// `getWorkflowHistory` (`afterEventId` 0, up to `events[0].eventId - 1`).
+/// previous task (sticky routing) it starts after `previousStartedEventId`; otherwise it starts at
+/// event 1, unless the history is long: a task carries at most 1 000 events (the newest). A worker
+/// that lacks earlier events fetches them with `getWorkflowHistory`, up to `events[0].eventId - 1`.
 public struct WorkflowTask: Sendable, Hashable, Codable {
     public var taskToken: String
     public var workflowId: String

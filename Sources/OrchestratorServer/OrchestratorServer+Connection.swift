@@ -23,16 +23,17 @@ extension OrchestratorServer {
         defer { unregister(connectionId) }
         var logger = self.logger
         logger[metadataKey: "connection"] = "\(connectionId)"
-        let handshaken = Atomic<Bool>(false)
+        let handshaken = HandshakeFlag()
         let timeout = configuration.handshakeTimeoutMs
-        channel.eventLoop.scheduleTask(in: .milliseconds(timeout)) {
-            if !handshaken.load(ordering: .relaxed) {
+        let handshakeTimer = channel.eventLoop.scheduleTask(in: .milliseconds(timeout)) {
+            if !handshaken.isSet {
                 ServerConnection.send(
                     .error(id: 0, OrchestratorError(.handshakeRequired, "no hello within \(timeout) ms; closing")),
                     on: channel)
                 channel.close(promise: nil)
             }
         }
+        defer { handshakeTimer.cancel() }
         var handle: ServerConnection?
         do {
             try await connection.executeThenClose { inbound, _ in
@@ -45,7 +46,8 @@ extension OrchestratorServer {
                                     frame, connectionId: connectionId, listener: listener, channel: channel,
                                     logger: logger)
                                 guard let handle else { return }
-                                handshaken.store(true, ordering: .relaxed)
+                                handshaken.set()
+                                handshakeTimer.cancel()
                                 await engine.connectionOpened(handle)
                                 continue
                             }
@@ -195,4 +197,11 @@ final class InFlightCounter: Sendable {
     private let value = Atomic<Int>(0)
     func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
     func decrement() { value.subtract(1, ordering: .relaxed) }
+}
+
+/// Whether a connection completed its handshake; read by the handshake timer on the event loop.
+final class HandshakeFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

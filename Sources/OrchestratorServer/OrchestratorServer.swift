@@ -96,10 +96,13 @@ public final class OrchestratorServer: Service, Sendable {
                 "durability lowered: commits are not fsync'd; an acknowledged write may be lost on power failure",
                 metadata: ["synchronous": "\(configuration.durability.rawValue)"])
         }
+        var engineConfiguration = configuration.engine
+        engineConfiguration.maximumHistoryPageBytes = min(
+            engineConfiguration.maximumHistoryPageBytes, configuration.maximumFrameLength / 2)
         var engineLogger = Logger(label: "orchestrator.engine")
         engineLogger.logLevel = logger.logLevel
         let engine = Engine(
-            store: store, configuration: configuration.engine, logger: engineLogger,
+            store: store, configuration: engineConfiguration, logger: engineLogger,
             onStorageFailure: { [weak self] message in self?.stop(reason: message) })
         try await engine.start()
         state.withLock { $0.engine = engine }

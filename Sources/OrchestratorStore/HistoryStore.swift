@@ -22,8 +22,10 @@ public protocol HistoryStore: Sendable {
     /// A request id already applied.
     func requestId(_ requestId: String) throws -> RequestIdRow?
 
-    /// Events of a run with `afterEventId < eventId ≤ throughEventId`, in order, at most `limit`.
-    func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int) throws -> [HistoryEvent]
+    /// Events of a run with `afterEventId < eventId ≤ throughEventId`, in order: at most `limit`, and
+    /// no more than fit in `maxBytes` of stored attributes (but always at least one).
+    func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
+        -> [HistoryEvent]
 
     /// The last event of a run.
     func lastEvent(runSeq: Int64) throws -> HistoryEvent?
@@ -35,7 +37,13 @@ public protocol HistoryStore: Sendable {
 extension HistoryStore {
     /// All events of a run after `afterEventId`.
     public func events(runSeq: Int64, afterEventId: Int64 = 0) throws -> [HistoryEvent] {
-        try events(runSeq: runSeq, afterEventId: afterEventId, throughEventId: .max, limit: .max)
+        try events(runSeq: runSeq, afterEventId: afterEventId, throughEventId: .max, limit: .max, maxBytes: .max)
+    }
+
+    /// Events in a range, at most `limit`.
+    public func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int) throws -> [HistoryEvent] {
+        try events(
+            runSeq: runSeq, afterEventId: afterEventId, throughEventId: throughEventId, limit: limit, maxBytes: .max)
     }
 }
 

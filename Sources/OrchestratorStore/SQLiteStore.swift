@@ -255,19 +255,25 @@ public final class SQLiteStore: HistoryStore {
         }
     }
 
-    public func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int) throws
+    public func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
         -> [HistoryEvent]
     {
         try pool.read { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
-                        SELECT event_id, event_type, event_time, attributes FROM history_events
+                        SELECT event_id, event_type, event_time, attributes, length(attributes) AS size FROM history_events
                         WHERE run_seq = ? AND event_id > ? AND event_id <= ? ORDER BY event_id LIMIT ?
                         """),
                 arguments: [runSeq, afterEventId, throughEventId, min(limit, Int(Int32.max))])
             var events: [HistoryEvent] = []
-            while let row = try rows.next() { events.append(try Self.event(row)) }
+            var bytes = 0
+            while let row = try rows.next() {
+                let size: Int = row["size"]
+                if !events.isEmpty && bytes + size > maxBytes { break }
+                bytes += size + 100
+                events.append(try Self.event(row))
+            }
             return events
         }
     }
@@ -295,8 +301,8 @@ public final class SQLiteStore: HistoryStore {
             _ = arguments.append(contentsOf: [type])
         }
         if let prefix = filter.workflowIdPrefix {
-            clauses.append("substr(workflow_id, 1, ?) = ?")
-            _ = arguments.append(contentsOf: [prefix.count, prefix])
+            clauses.append("substr(workflow_id, 1, length(?)) = ?")
+            _ = arguments.append(contentsOf: [prefix, prefix])
         }
         if let attribute = filter.searchAttribute {
             clauses.append("json_extract(search_attributes, ?) = json_extract(?, '$')")

@@ -236,7 +236,12 @@ public final class Worker: Service, Sendable {
         var replayed = false
         let commands: [Command]
         do {
-            if let continued = try await cache.continueCached(task) {
+            var events = task.events
+            if let first = events.first?.eventId, let last = await cache.lastEventId(of: task.runId), first > last + 1 {
+                // The task carries only its newest events; fetch what lies between.
+                events = try await history(of: task, after: last, before: first, client: client) + events
+            }
+            if let continued = try await cache.continueCached(task, events: events) {
                 commands = continued
             } else {
                 replayed = true
@@ -277,8 +282,15 @@ public final class Worker: Service, Sendable {
     /// The run's history up to the task: what the task carries, after the events fetched from the server.
     private func fullHistory(for task: WorkflowTask, client: OrchestratorClient) async throws -> [HistoryEvent] {
         guard let first = task.events.first?.eventId, first > 1 else { return task.events }
+        return try await history(of: task, after: 0, before: first, client: client) + task.events
+    }
+
+    /// Events `after < id < before` of the task's run, fetched page by page.
+    private func history(of task: WorkflowTask, after start: Int64, before first: Int64, client: OrchestratorClient)
+        async throws -> [HistoryEvent]
+    {
         var events: [HistoryEvent] = []
-        var after: Int64 = 0
+        var after = start
         while after < first - 1 {
             let page = try await client.send(
                 GetWorkflowHistoryRequest(
@@ -292,7 +304,7 @@ public final class Worker: Service, Sendable {
             events += wanted
             after = last.eventId
         }
-        return events + task.events
+        return events
     }
 
     @discardableResult

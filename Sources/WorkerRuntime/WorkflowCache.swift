@@ -31,16 +31,21 @@ final class WorkflowCache: @unchecked Sendable {
 
     /// The commands for a task if its run is cached and the task continues it; nil if the run must
     /// be rebuilt from its whole history.
-    func continueCached(_ task: WorkflowTask) async throws -> [Command]? {
+    func continueCached(_ task: WorkflowTask, events: [HistoryEvent]) async throws -> [Command]? {
         try await onThread { [self] in
             guard let runner = runners[task.runId] else { return nil }
-            guard runner.canContinue(with: task.events) else {
+            guard runner.canContinue(with: events) else {
                 evict(task.runId)
                 return nil
             }
             touch(task.runId)
-            return try runner.apply(task.events, live: true) ?? []
+            return try runner.apply(events, live: true) ?? []
         }
+    }
+
+    /// The last event the cached run has applied, if the run is cached.
+    func lastEventId(of runId: String) async -> Int64? {
+        try? await onThread { [self] in runners[runId]?.lastEventId }
     }
 
     /// Rebuilds a run from its whole history and returns the task's commands; caches the runner.

@@ -152,3 +152,46 @@ struct PolicyTests {
         }
     }
 }
+
+@Suite("Request ids name one request")
+struct RequestIdScopeTests {
+    @Test("a request id reused for another kind of request is refused; a retried terminate succeeds")
+    func kindsAndTerminate() async throws {
+        try await Harness.with { h in
+            try await h.start("wf", requestId: "r-start")
+            // The start's id cannot be replayed as a signal (that would silently drop the signal).
+            let error = await expectError(.invalidArgument) { try await h.signal("wf", "x", requestId: "r-start") }
+            #expect(error?.message.contains("already used to start workflow wf") == true, "\(error?.message ?? "")")
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "wf", reason: "done", requestId: "r-term"))
+            let retried = try await h.client.send(
+                TerminateWorkflowRequest(workflowId: "wf", reason: "done", requestId: "r-term"))
+            #expect(!retried.runId.isEmpty)
+            await expectError(.workflowNotRunning) {
+                _ = try await h.client.send(
+                    TerminateWorkflowRequest(workflowId: "wf", reason: "again", requestId: "r-term-2"))
+            }
+        }
+    }
+
+    @Test("USE_EXISTING records its request id: a retry after the run closed does not start another")
+    func useExistingRecordsRequestId() async throws {
+        try await Harness.with { h in
+            let first = try await h.start("wf")
+            let joined = try await h.start("wf", requestId: "join-1", conflict: .useExisting)
+            #expect(joined.runId == first.runId)
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "wf", reason: "x"))
+            let retry = try await h.start("wf", requestId: "join-1", conflict: .useExisting)
+            #expect(retry.runId == first.runId && retry.started == false)
+        }
+    }
+
+    @Test("long-poll timeouts out of range are INVALID_ARGUMENT")
+    func timeoutRange() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            await expectError(.invalidArgument) { _ = try await h.poll(worker, timeoutMs: -1) }
+            await expectError(.invalidArgument) { _ = try await h.poll(worker, timeoutMs: 10_000_000) }
+            #expect(try await h.poll(worker, timeoutMs: 0) == nil, "0 answers at once")
+        }
+    }
+}

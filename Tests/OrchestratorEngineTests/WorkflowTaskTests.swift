@@ -222,3 +222,69 @@ struct WorkflowTaskTests {
         }
     }
 }
+
+@Suite("Leases and long histories", .serialized)
+struct LeaseAndHistoryTests {
+    @Test("a task completed by another connection is not failed when its first holder closes")
+    func completedElsewhere() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let a = try await h.worker("worker-a")
+            let b = try await h.worker("worker-b")
+            let task = try #require(try await h.poll(a))
+            try await h.complete(b, task, [.timer("t", 60_000)])
+            try await h.signal("wf", "next")
+            let next = try #require(try await h.poll(b))
+            await a.close()
+            try await Task.sleep(for: .milliseconds(100))
+            // B still holds its task: completing it works, and no CONNECTION_CLOSED failure was recorded.
+            try await h.complete(b, next)
+            #expect(!(try await h.types("wf").contains(.workflowTaskFailed)))
+        }
+    }
+
+    @Test("a task of a long history carries at most 1 000 events; the rest is fetched in pages")
+    func longHistoryTask() async throws {
+        try await Harness.with { h in
+            try await h.start("long")
+            let first = try await h.worker("first")
+            try await h.complete(first, try #require(try await h.poll(first)))
+            await first.close()
+            for index in 0..<1_200 { try await h.signal("long", "s", .int(Int64(index))) }
+            let fresh = try await h.worker("fresh")
+            let task = try #require(try await h.poll(fresh))
+            #expect(task.events.count == 1_000)
+            let missing = try #require(task.events.first?.eventId) - 1
+            #expect(missing > 0)
+            var fetched: [HistoryEvent] = []
+            var after: Int64 = 0
+            while after < missing {
+                let page = try await fresh.send(
+                    GetWorkflowHistoryRequest(workflowId: "long", afterEventId: after, maximumPageSize: 500))
+                fetched += page.events.filter { $0.eventId <= missing }
+                after = page.events.last?.eventId ?? missing
+            }
+            #expect((fetched + task.events).map(\.eventId) == Array(1...task.startedEventId))
+        }
+    }
+
+    @Test("a schedule-to-close timeout before any attempt started records no ActivityTaskStarted")
+    func deadlineWithoutStart() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let worker = try await h.worker()
+            try await h.complete(
+                worker, try #require(try await h.poll(worker)),
+                [
+                    .scheduleActivityTask(
+                        ScheduleActivityTaskCommand(
+                            activityId: "1", activityType: "Nobody", taskQueue: "no-workers",
+                            scheduleToCloseTimeoutMs: 200))
+                ])
+            let task = try #require(try await h.poll(worker, timeoutMs: 3_000))
+            let types = task.events.map(\.eventType)
+            #expect(types.contains(.activityTaskTimedOut))
+            #expect(!types.contains(.activityTaskStarted))
+        }
+    }
+}

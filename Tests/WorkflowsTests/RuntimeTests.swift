@@ -223,3 +223,48 @@ struct VersioningTests {
         }
     }
 }
+
+/// Counts signals; completes on "done".
+final class SignalCounterWorkflow: Workflow {
+    static let name = "SignalCounter"
+    static let tick = Signal<Int>("tick")
+    static let done = Signal<NoArguments>("done")
+    var ticks = 0
+    var finished = false
+    init(input: NoArguments) {}
+    static func configure(_ handlers: inout WorkflowHandlers<SignalCounterWorkflow>) {
+        handlers.signal(tick) { workflow, _ in workflow.ticks += 1 }
+        handlers.signal(done) { workflow, _ in workflow.finished = true }
+    }
+    func run(context: WorkflowContext) async throws -> Int {
+        try await context.condition { self.finished }
+        return ticks
+    }
+}
+
+@Suite("Long histories on workers", .serialized)
+struct LongHistoryWorkerTests {
+    @Test("a worker that did not cache a run with a long history fetches it page by page and replays it")
+    func longHistoryReplay() async throws {
+        try await WorkerHarness.with(register: { $0.register(SignalCounterWorkflow.self) }) { h in
+            // No worker polls "ticks-queue" while the history grows past what one task carries.
+            _ = try await h.client.send(
+                StartWorkflowRequest(
+                    workflowId: "ticks", workflowType: SignalCounterWorkflow.name, taskQueue: "ticks-queue"))
+            for index in 0..<1_500 {
+                _ = try await h.client.send(
+                    SignalWorkflowRequest(workflowId: "ticks", signalName: "tick", input: .int(Int64(index))))
+            }
+            try await h.signal("ticks", SignalCounterWorkflow.done, NoArguments())
+            #expect(try await h.history("ticks").count > 1_500)
+            let second = h.makeWorker(identity: "second", taskQueue: "ticks-queue") {
+                $0.register(SignalCounterWorkflow.self)
+            }
+            let running = Task { try await second.run() }
+            #expect(try await h.result(SignalCounterWorkflow.self, id: "ticks") == 1_500)
+            #expect(second.statistics.replays == 1)
+            second.shutdown()
+            _ = try? await running.value
+        }
+    }
+}

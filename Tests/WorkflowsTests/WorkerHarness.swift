@@ -38,7 +38,9 @@ struct WorkerHarness {
         if let failure { throw failure }
     }
 
-    func makeWorker(identity: String = "test-worker", register: (inout WorkerRegistry) -> Void) -> Worker {
+    func makeWorker(
+        identity: String = "test-worker", taskQueue: String = "tests", register: (inout WorkerRegistry) -> Void
+    ) -> Worker {
         var registry = WorkerRegistry()
         register(&registry)
         let attempts = self.attempts
@@ -48,7 +50,7 @@ struct WorkerHarness {
             if attempt < 3 { throw ApplicationError("attempt \(attempt) failed", type: "Transient") }
             return "\(input) after \(attempt) attempts"
         }
-        var options = WorkerOptions(address: server.address, identity: identity, taskQueue: "tests")
+        var options = WorkerOptions(address: server.address, identity: identity, taskQueue: taskQueue)
         options.pollTimeoutMs = 1_000
         var logger = Logger(label: "test-worker")
         logger.logLevel = .critical
