@@ -24,6 +24,10 @@ final class DataDirectoryLock {
             throw ServerStartupError("cannot open \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            // deinit still runs for a class whose init throws after its properties are set:
+            // mark the descriptor released so that it is closed here, once, and never again
+            // (a second close could hit a descriptor number another thread already reused).
+            released = true
             close(descriptor)
             throw ServerStartupError(
                 "another orchestrator-server is already running with data directory \(directory); stop it first or pass a different --data-dir"

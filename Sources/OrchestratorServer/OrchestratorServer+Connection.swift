@@ -97,7 +97,13 @@ extension OrchestratorServer {
                         try? await Self.sendAndFlush(.error(id: 0, error), on: channel)
                     } catch let error as ByteToMessageDecoderError {
                         logger.info("closing connection: bad frame", metadata: ["error": "\(error)"])
+                    } catch {
+                        // A reset or another read error (a peer killed with unread data gets an RST):
+                        // the connection is gone just as with a clean close.
+                        logger.debug("connection read failed", metadata: ["error": "\(error)"])
                     }
+                    // Release the connection's tasks and waits now: the requests still in flight (long
+                    // polls) end only once the engine lets go of them.
                     if let handle { await engine.connectionClosed(handle.connectionId) }
                 }
             }

@@ -74,6 +74,14 @@ public final class RawConnection: Sendable {
         }
     }
 
+    /// Closes with a reset (RST) instead of a clean close, as a killed process with unread data does.
+    public func reset() async {
+        if let provider = channel as? any SocketOptionProvider {
+            _ = try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        try? await channel.close()
+    }
+
     public var isOpen: Bool { channel.isActive }
 
     public func close() async {

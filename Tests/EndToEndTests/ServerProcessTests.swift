@@ -34,7 +34,10 @@ struct ServerProcessTests {
         let workerA = try await server.connect(identity: "worker-a")
         let first = try #require(
             try await workerA.send(PollWorkflowTaskRequest(taskQueue: "incident-task-queue", timeoutMs: 5_000)).task)
-        #expect(first.events.contains { $0.eventType == .workflowExecutionSignaled })
+        #expect(
+            first.events.contains { $0.eventType == .workflowExecutionSignaled },
+            "\(first.events.map { "\($0.eventId):\($0.eventType.rawValue)" }) prev=\(first.previousStartedEventId) started=\(first.startedEventId)"
+        )
         _ = try await workerA.send(
             CompleteWorkflowTaskRequest(
                 taskToken: first.taskToken,

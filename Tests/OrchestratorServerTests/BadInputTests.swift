@@ -281,3 +281,40 @@ struct StartupTests {
         await server.stop()
     }
 }
+
+@Suite("Connection resets")
+struct ResetTests {
+    @Test("a connection reset (RST) while holding a task releases it at once, like a clean close")
+    func resetReleasesTask() async throws {
+        let server = try await TestServer.start { configuration in
+            configuration.listen = [.tcp(host: "127.0.0.1", port: 0)]
+            configuration.insecure = true
+        }
+        defer { server.remove() }
+        let tcp = try #require(server.tcpAddress)
+        let client = try await OrchestratorClient.connect(to: tcp, identity: "client")
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let raw = try await RawConnection.connect(to: tcp)
+        _ = try await raw.hello()
+        // Two polls: one takes the task, the other stays in flight, so the reset hits pending requests.
+        try await raw.send(json: #"{"id":2,"op":"pollWorkflowTask","body":{"taskQueue":"q","timeoutMs":30000}}"#)
+        _ = try await raw.nextMessage()
+        try await raw.send(json: #"{"id":3,"op":"pollActivityTask","body":{"taskQueue":"q","timeoutMs":30000}}"#)
+        let other = try await OrchestratorClient.connect(to: tcp, identity: "other")
+        async let next = other.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 10_000))
+        try await Task.sleep(for: .milliseconds(100))
+        let resetAt = ContinuousClock.now
+        await raw.reset()
+        let task = try #require(try await next.task)
+        let elapsed = ContinuousClock.now - resetAt
+        #expect(elapsed < .seconds(2), "the task came back \(elapsed) after the reset")
+        #expect(
+            task.events.contains {
+                if case .workflowTaskFailed(let a) = $0.attributes { return a.cause == .connectionClosed }
+                return false
+            })
+        await client.close()
+        await other.close()
+        await server.stop()
+    }
+}

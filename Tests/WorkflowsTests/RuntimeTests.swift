@@ -262,9 +262,9 @@ struct LongHistoryWorkerTests {
             }
             let running = Task { try await second.run() }
             #expect(try await h.result(SignalCounterWorkflow.self, id: "ticks") == 1_500)
-            #expect(second.statistics.replays == 1)
             second.shutdown()
             _ = try? await running.value
+            #expect(second.statistics.replays >= 1, "the new worker rebuilt the run from its history")
         }
     }
 }
