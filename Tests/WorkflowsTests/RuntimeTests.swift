@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OrchestratorProtocol
 import Testing
 import WorkerRuntime
@@ -184,7 +185,7 @@ struct VersioningTests {
             registry.register(VersionedV1.self)
             var options = WorkerOptions(address: h.server.address, identity: "v1-worker", taskQueue: "other")
             options.pollTimeoutMs = 500
-            let v1 = Worker(options: options, registry: registry)
+            let v1 = Worker(options: options, registry: registry, logger: quietLogger)
             let v1Task = Task { try await v1.run() }
             while !(try await h.history("live").contains { $0.eventType == .timerStarted }) {
                 try await Task.sleep(for: .milliseconds(10))
@@ -195,7 +196,7 @@ struct VersioningTests {
             var brokenRegistry = WorkerRegistry()
             brokenRegistry.register(VersionedBroken.self)
             options.identity = "broken-worker"
-            let broken = Worker(options: options, registry: brokenRegistry)
+            let broken = Worker(options: options, registry: brokenRegistry, logger: quietLogger)
             let brokenTask = Task { try await broken.run() }
             var failure: WorkflowTaskFailedAttributes?
             for _ in 0..<200 where failure == nil {
@@ -214,7 +215,7 @@ struct VersioningTests {
             // The fixed (original) code continues the run.
             options.identity = "fixed-worker"
             registry.register(Echo.self) { input, _ in input }
-            let fixed = Worker(options: options, registry: registry)
+            let fixed = Worker(options: options, registry: registry, logger: quietLogger)
             let fixedTask = Task { try await fixed.run() }
             let result = try await h.client.send(AwaitWorkflowResultRequest(workflowId: "live", timeoutMs: 20_000))
             #expect(result.status == .completed)
@@ -268,3 +269,10 @@ struct LongHistoryWorkerTests {
         }
     }
 }
+
+/// Workers whose expected errors should not clutter the test output.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test-worker")
+    logger.logLevel = .critical
+    return logger
+}()
