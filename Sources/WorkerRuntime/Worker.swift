@@ -216,15 +216,19 @@ public final class Worker: Service, Sendable {
     // MARK: - Workflow tasks
 
     private func pollWorkflowTasks(_ client: OrchestratorClient, cache: WorkflowCache) async {
+        await pollLoop(client, { PollWorkflowTaskRequest(taskQueue: $0, identity: $1, timeoutMs: $2) }) { response in
+            if let task = response.task { await self.process(task, client: client, cache: cache) }
+        }
+    }
+
+    /// Polls with `request` until the connection closes or the worker stops, handing each answer to `handle`.
+    private func pollLoop<Body: RequestBody>(
+        _ client: OrchestratorClient, _ request: (String, String, Int64) -> Body,
+        handle: (Body.Result) async -> Void
+    ) async {
+        let body = request(options.taskQueue, options.identity, options.pollTimeoutMs)
         while !isStopping && client.isConnected {
-            guard
-                let response = await poll(
-                    client,
-                    PollWorkflowTaskRequest(
-                        taskQueue: options.taskQueue, identity: options.identity, timeoutMs: options.pollTimeoutMs))
-            else { continue }
-            guard let task = response.task else { continue }
-            await process(task, client: client, cache: cache)
+            if let response = await poll(client, body) { await handle(response) }
         }
     }
 
@@ -377,15 +381,8 @@ public final class Worker: Service, Sendable {
     // MARK: - Activities
 
     private func pollActivityTasks(_ client: OrchestratorClient) async {
-        while !isStopping && client.isConnected {
-            guard
-                let response = await poll(
-                    client,
-                    PollActivityTaskRequest(
-                        taskQueue: options.taskQueue, identity: options.identity, timeoutMs: options.pollTimeoutMs))
-            else { continue }
-            guard let task = response.task else { continue }
-            await run(task, client: client)
+        await pollLoop(client, { PollActivityTaskRequest(taskQueue: $0, identity: $1, timeoutMs: $2) }) { response in
+            if let task = response.task { await self.run(task, client: client) }
         }
     }
 

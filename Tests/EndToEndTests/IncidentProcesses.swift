@@ -6,56 +6,25 @@ import OrchestratorProtocol
 #endif
 
 /// An `incident-worker` child process.
-final class WorkerProcess: @unchecked Sendable {
-    let process = Process()
-    let logURL: URL
-
+final class WorkerProcess: ChildProcess, @unchecked Sendable {
     init(dataDirectory: URL, name: String, notifyLog: URL) throws {
-        logURL = dataDirectory.deletingLastPathComponent().appendingPathComponent(
-            "\(dataDirectory.lastPathComponent)-\(name).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        process.executableURL = binDirectory().appendingPathComponent("incident-worker")
-        process.arguments = [
-            "--address", "unix://" + dataDirectory.appendingPathComponent("orchestrator.sock").path,
-            "--notify-log", notifyLog.path, "--log-level", "info",
-        ]
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        try super.init(
+            executable: "incident-worker",
+            arguments: [
+                "--address", "unix://" + dataDirectory.appendingPathComponent("orchestrator.sock").path,
+                "--notify-log", notifyLog.path, "--log-level", "info",
+            ],
+            logURL: dataDirectory.deletingLastPathComponent()
+                .appendingPathComponent("\(dataDirectory.lastPathComponent)-\(name).log"))
     }
-
-    var pid: Int32 { process.processIdentifier }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 }
 
 /// Runs `incident-starter` and returns its exit status and output.
 @discardableResult
 func starter(_ dataDirectory: URL, _ arguments: String...) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = binDirectory().appendingPathComponent("incident-starter")
-    process.arguments =
-        arguments + ["-address=unix://" + dataDirectory.appendingPathComponent("orchestrator.sock").path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runExecutable(
+        "incident-starter",
+        arguments + ["-address=unix://" + dataDirectory.appendingPathComponent("orchestrator.sock").path])
 }
 
 /// One line of the notification log.

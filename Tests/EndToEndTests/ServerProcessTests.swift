@@ -137,16 +137,7 @@ struct ServerProcessTests {
         _ = try await server.connect(identity: "probe")
         let address = server.address.description
         func cli(_ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = binDirectory().appendingPathComponent("orchestrator")
-            process.arguments = arguments + ["--address", address]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try runExecutable("orchestrator", arguments + ["--address", address])
         }
         #expect(
             try cli(["workflow", "start", "--type", "T", "--task-queue", "q", "-w", "cli-wf", "--input", #"{"a":1}"#]).0
