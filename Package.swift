@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The wire protocol: frames, messages, events, commands, error codes. Knows nothing of NIO.
@@ -51,12 +52,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Listeners, connections, handshake, the server service.
         .target(
             name: "OrchestratorServer",
             dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "OrchestratorProtocol",
                 "OrchestratorEngine",
                 "OrchestratorStore",
@@ -71,6 +74,7 @@ let package = Package(
         .target(
             name: "OrchestratorClient",
             dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "OrchestratorProtocol",
                 "OrchestratorTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -91,6 +95,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "Workflows",
                 "OrchestratorClient",
                 "OrchestratorProtocol",
@@ -108,6 +113,7 @@ let package = Package(
         .target(
             name: "OrchestratorCLISupport",
             dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "OrchestratorProtocol",
                 "OrchestratorClient",
                 .product(name: "Logging", package: "swift-log"),
@@ -204,7 +210,7 @@ let package = Package(
             name: "OrchestratorServerTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorServer",
-                "OrchestratorTransport",
+                "OrchestratorTransport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

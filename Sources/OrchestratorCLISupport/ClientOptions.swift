@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOSSL
 import OrchestratorClient
 import OrchestratorProtocol
 import OrchestratorTransport
@@ -15,6 +16,11 @@ public struct ConnectionOptions: ParsableArguments {
 
     @Option(name: .long, help: "A file holding the token TCP listeners require (default: $ORCHESTRATOR_TOKEN).")
     public var tokenFile: String?
+
+    @Option(
+        name: .long,
+        help: "Connect with TLS, trusting the CA certificate in this PEM file (default: $ORCHESTRATOR_TLS_CA).")
+    public var tlsCa: String?
 
     public init() {}
 
@@ -41,9 +47,22 @@ public struct ConnectionOptions: ParsableArguments {
         return ProcessInfo.processInfo.environment["ORCHESTRATOR_TOKEN"]
     }
 
+    /// The TLS context when `--tls-ca` or `$ORCHESTRATOR_TLS_CA` names a CA, else nil (plain TCP).
+    public func tlsContext() throws -> NIOSSLContext? {
+        guard let path = tlsCa ?? ProcessInfo.processInfo.environment["ORCHESTRATOR_TLS_CA"], !path.isEmpty else {
+            return nil
+        }
+        do {
+            return try OrchestratorTLS.clientContext(trustRootsPath: path)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// Connects, naming this program in the handshake.
     public func connect(identity: String) async throws -> OrchestratorClient {
-        try await OrchestratorClient.connect(to: try resolvedAddress(), identity: identity, token: try token())
+        try await OrchestratorClient.connect(
+            to: try resolvedAddress(), identity: identity, token: try token(), tls: try tlsContext())
     }
 }
 

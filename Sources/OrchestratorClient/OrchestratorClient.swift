@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import OrchestratorProtocol
 import OrchestratorTransport
 import Synchronization
@@ -45,14 +46,21 @@ public final class OrchestratorClient: Sendable {
     public static func connect(
         to address: ServerAddress, identity: String, token: String? = nil,
         maximumFrameLength: Int = defaultMaximumInboundFrameLength,
+        tls: NIOSSLContext? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(5)
     ) async throws -> OrchestratorClient {
         let state = ClientState()
+        var tlsHandler: NIOSSLClientHandler?
+        if let tls, case .tcp(let host, _) = address {
+            tlsHandler = try OrchestratorTLS.clientHandler(context: tls, host: host)
+        }
+        let handler = Confined(tlsHandler)
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsHandler = handler.value { try channel.pipeline.syncOperations.addHandler(tlsHandler) }
                     try channel.pipeline.syncOperations.addOrchestratorFraming(maximumFrameLength: maximumFrameLength)
                     try channel.pipeline.syncOperations.addHandler(ClientInboundHandler(state: state))
                 }
@@ -258,4 +266,10 @@ public struct ConnectionError: Error, CustomStringConvertible, Sendable {
         return
             "cannot reach the orchestrator server at \(address) (\(reason)); start it with `orchestrator-server` (from the directory holding .orchestrator), or pass --address / set ORCHESTRATOR_ADDRESS"
     }
+}
+
+/// Carries a channel handler into the channel initializer (it is used on the channel's event loop only).
+private struct Confined<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

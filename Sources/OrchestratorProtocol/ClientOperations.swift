@@ -23,6 +23,8 @@ public struct HelloResponse: Sendable, Hashable, Codable {
     public var maximumFrameLength: Int
     /// Requests beyond this many in flight on one connection are answered RESOURCE_EXHAUSTED.
     public var maximumRequestsInFlight: Int
+    /// What the connection may do: `admin`, `operator`, `responder`, `viewer` or `worker`.
+    public var role: String?
     public init(
         protocolVersion: Int, serverVersion: String, connectionId: UInt64, maximumFrameLength: Int,
         maximumRequestsInFlight: Int
@@ -32,6 +34,16 @@ public struct HelloResponse: Sendable, Hashable, Codable {
         self.connectionId = connectionId
         self.maximumFrameLength = maximumFrameLength
         self.maximumRequestsInFlight = maximumRequestsInFlight
+    }
+
+    public init(
+        protocolVersion: Int, serverVersion: String, connectionId: UInt64, maximumFrameLength: Int,
+        maximumRequestsInFlight: Int, role: String?
+    ) {
+        self.init(
+            protocolVersion: protocolVersion, serverVersion: serverVersion, connectionId: connectionId,
+            maximumFrameLength: maximumFrameLength, maximumRequestsInFlight: maximumRequestsInFlight)
+        self.role = role
     }
 }
 

@@ -70,6 +70,10 @@ extension OrchestratorServer {
                                 current.send(.error(id: message.id, .invalidArgument("the handshake is already done")))
                                 continue
                             }
+                            guard current.role.allows(message.request.operation) else {
+                                current.send(.error(id: message.id, current.role.denial(of: message.request.operation)))
+                                continue
+                            }
                             let limit = configuration.maximumRequestsInFlight
                             if inFlight.increment() > limit {
                                 inFlight.decrement()
@@ -149,19 +153,21 @@ extension OrchestratorServer {
                     "protocol version \(hello.protocolVersion) is not supported; this server speaks \(ProtocolVersion.supported.lowerBound)...\(ProtocolVersion.supported.upperBound)"
                 ))
         }
-        if listener.isTCP, let expected = configuration.token {
-            guard let given = hello.token, constantTimeEquals(given, expected) else {
+        var role = Role.admin
+        if listener.isTCP, let tokens = configuration.tokens {
+            guard let given = hello.token, let granted = tokens.role(for: given) else {
                 return try await refuse(
                     message.id,
                     OrchestratorError(
                         .unauthenticated,
                         hello.token == nil
-                            ? "this TCP listener requires a token; pass the server's token (--token-file on the server)"
-                            : "the token is wrong"))
+                            ? "this TCP listener requires a token; pass one the server's --token-file holds (--token-file or ORCHESTRATOR_TOKEN on the client)"
+                            : "the token is not one this server accepts"))
             }
+            role = granted
         }
         let identity = hello.identity.isEmpty ? "connection-\(connectionId)" : String(hello.identity.prefix(200))
-        let handle = ServerConnection(connectionId: connectionId, identity: identity, channel: channel)
+        let handle = ServerConnection(connectionId: connectionId, identity: identity, role: role, channel: channel)
         try await Self.sendAndFlush(
             .response(
                 id: message.id,
@@ -169,8 +175,9 @@ extension OrchestratorServer {
                     HelloResponse(
                         protocolVersion: ProtocolVersion.current, serverVersion: OrchestratorServer.version,
                         connectionId: connectionId, maximumFrameLength: configuration.maximumFrameLength,
-                        maximumRequestsInFlight: configuration.maximumRequestsInFlight))), on: channel)
-        logger.info("connected", metadata: ["identity": "\(identity)", "listener": "\(listener)"])
+                        maximumRequestsInFlight: configuration.maximumRequestsInFlight, role: role.rawValue))),
+            on: channel)
+        logger.info("connected", metadata: ["identity": "\(identity)", "listener": "\(listener)", "role": "\(role)"])
         return handle
     }
 

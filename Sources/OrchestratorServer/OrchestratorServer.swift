@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import OrchestratorEngine
 import OrchestratorProtocol
 import OrchestratorStore
@@ -71,12 +72,17 @@ public final class OrchestratorServer: Service, Sendable {
         let configuration = self.configuration
         let listeners = configuration.effectiveListeners
         if listeners.contains(where: \.isTCP) {
-            if configuration.token == nil && !configuration.insecure {
+            if configuration.tokens == nil && !configuration.insecure {
                 throw ServerStartupError(
                     "refusing to listen on TCP without a token: pass --token-file FILE (clients send its contents), or --insecure to accept anyone who can reach the port"
                 )
             }
-            if configuration.token == nil {
+            if configuration.tls == nil {
+                logger.warning(
+                    "TCP without TLS: tokens and payloads cross the network in clear text; pass --tls-cert and --tls-key"
+                )
+            }
+            if configuration.tokens == nil {
                 logger.warning(
                     "INSECURE: listening on TCP without a token; anyone who can reach the port can start, signal and terminate workflows and run tasks"
                 )
@@ -108,9 +114,17 @@ public final class OrchestratorServer: Service, Sendable {
         state.withLock { $0.engine = engine }
 
         let group = MultiThreadedEventLoopGroup.singleton
+        let tlsContext: NIOSSLContext? = try configuration.tls.map { files in
+            do {
+                return try OrchestratorTLS.serverContext(
+                    certificateChainPath: files.certificateChainPath, privateKeyPath: files.privateKeyPath)
+            } catch {
+                throw ServerStartupError("\(error)")
+            }
+        }
         var bound: [(ServerAddress, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>)] = []
         for address in listeners {
-            bound.append((address, try await bind(address, group: group)))
+            bound.append((address, try await bind(address, group: group, tls: address.isTCP ? tlsContext : nil)))
         }
         let addresses = bound.map { address, channel -> ServerAddress in
             if case .tcp(let host, _) = address, let port = channel.channel.localAddress?.port {
@@ -172,7 +186,7 @@ public final class OrchestratorServer: Service, Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
-    private func bind(_ address: ServerAddress, group: any EventLoopGroup) async throws
+    private func bind(_ address: ServerAddress, group: any EventLoopGroup, tls: NIOSSLContext?) async throws
         -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     {
         let maximumFrameLength = configuration.maximumFrameLength
@@ -183,6 +197,9 @@ public final class OrchestratorServer: Service, Sendable {
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = {
             channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                }
                 try channel.pipeline.syncOperations.addOrchestratorFraming(maximumFrameLength: maximumFrameLength)
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }

@@ -10,8 +10,10 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String = ServerAddress.defaultDataDirectory
     /// Listeners; empty means the Unix socket inside the data directory.
     public var listen: [ServerAddress] = []
-    /// The token TCP clients must present in their handshake.
-    public var token: String?
+    /// The tokens TCP clients present in their handshake, each with its role.
+    public var tokens: TokenTable?
+    /// TLS for TCP listeners (the Unix socket needs none).
+    public var tls: ServerTLSFiles?
     /// Allow TCP listeners without a token (logged loudly).
     public var insecure = false
     public var durability: SQLiteStore.Durability = .full
@@ -26,6 +28,12 @@ public struct ServerConfiguration: Sendable {
         self.dataDirectory = dataDirectory
     }
 
+    /// One admin token (tests and simple setups).
+    public var token: String? {
+        get { tokens?.roles.first { $0.value == .admin }?.key }
+        set { tokens = newValue.map { TokenTable(roles: [$0: .admin]) } }
+    }
+
     /// The listeners in effect (the data directory's Unix socket when none is configured).
     public var effectiveListeners: [ServerAddress] {
         listen.isEmpty ? [.socket(inDataDirectory: dataDirectory)] : listen
@@ -36,4 +44,14 @@ public struct ServerConfiguration: Sendable {
 public struct ServerStartupError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The PEM files of a server's TLS identity.
+public struct ServerTLSFiles: Sendable, Hashable {
+    public var certificateChainPath: String
+    public var privateKeyPath: String
+    public init(certificateChainPath: String, privateKeyPath: String) {
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+    }
 }

@@ -8,11 +8,13 @@ import OrchestratorProtocol
 final class ServerConnection: EngineConnection {
     let connectionId: UInt64
     let identity: String
+    let role: Role
     private let channel: any Channel
 
-    init(connectionId: UInt64, identity: String, channel: any Channel) {
+    init(connectionId: UInt64, identity: String, role: Role, channel: any Channel) {
         self.connectionId = connectionId
         self.identity = identity
+        self.role = role
         self.channel = channel
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import OrchestratorClient
 import OrchestratorProtocol
 import OrchestratorTransport
@@ -11,6 +12,8 @@ import Workflows
 public struct WorkerOptions: Sendable {
     public var address: ServerAddress
     public var token: String?
+    /// TLS for a TCP address: the context that verifies the server (see `OrchestratorTLS.clientContext`).
+    public var tls: NIOSSLContext?
     public var identity: String
     public var taskQueue: String
     /// Workflow task polls in flight (workflow code itself runs on one thread).
@@ -111,7 +114,7 @@ public final class Worker: Service, Sendable {
             let client: OrchestratorClient
             do {
                 client = try await OrchestratorClient.connect(
-                    to: options.address, identity: options.identity, token: options.token)
+                    to: options.address, identity: options.identity, token: options.token, tls: options.tls)
             } catch let error as OrchestratorError
                 where error.code == .unauthenticated || error.code == .unsupportedVersion
             {

@@ -59,6 +59,11 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         name: [.customLong("token-file", withSingleDash: true), .customLong("token-file")], help: "The TCP token file.")
     var tokenFile: String?
 
+    @Option(
+        name: [.customLong("tls-ca", withSingleDash: true), .customLong("tls-ca")],
+        help: "Connect with TLS, trusting this CA certificate (PEM).")
+    var tlsCa: String?
+
     @Flag(name: [.customLong("json", withSingleDash: true), .customLong("json")], help: "Print JSON.")
     var json = false
 
@@ -95,6 +100,7 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         var options = ConnectionOptions()
         options.address = address
         options.tokenFile = tokenFile
+        options.tlsCa = tlsCa
         let client: OrchestratorClient
         do {
             client = try await options.connect(identity: processIdentity("incident-starter"))

@@ -60,6 +60,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
         var options = WorkerOptions(
             address: address, token: try connection.token(), identity: processIdentity("incident-worker"),
             taskQueue: taskQueue)
+        options.tls = try connection.tlsContext()
         options.maxConcurrentActivities = concurrency
         options.workflowPollers = max(2, min(concurrency, 8))
         let worker = Worker(options: options, registry: registry, logger: logger)

@@ -29,8 +29,18 @@ struct ServerCommand: AsyncParsableCommand {
     )
     var listen: [String] = []
 
-    @Option(name: .long, help: "A file holding the token TCP clients must send.")
+    @Option(
+        name: .long,
+        help:
+            "The tokens TCP clients must send, one per line as 'ROLE TOKEN' (roles: admin, operator, responder, viewer, worker) or 'TOKEN' for an admin."
+    )
     var tokenFile: String?
+
+    @Option(name: .long, help: "TLS on TCP listeners: the server's certificate chain (PEM).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "TLS on TCP listeners: the server's private key (PEM).")
+    var tlsKey: String?
 
     @Flag(name: .long, help: "Allow TCP listeners without a token (anyone who reaches the port may do anything).")
     var insecure = false
@@ -45,6 +55,7 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(name: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -70,13 +81,20 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.listen.insert(.socket(inDataDirectory: dataDir), at: 0)
         }
         if let tokenFile {
+            let text: String
             do {
-                configuration.token = try String(contentsOfFile: tokenFile, encoding: .utf8)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                text = try String(contentsOfFile: tokenFile, encoding: .utf8)
             } catch {
                 exitWithError("cannot read the token file \(tokenFile): \(error.localizedDescription)")
             }
-            if configuration.token?.isEmpty != false { exitWithError("the token file \(tokenFile) is empty") }
+            do {
+                configuration.tokens = try TokenTable(parsing: text)
+            } catch {
+                exitWithError("\(tokenFile): \(error)")
+            }
+        }
+        if let tlsCert, let tlsKey {
+            configuration.tls = ServerTLSFiles(certificateChainPath: tlsCert, privateKeyPath: tlsKey)
         }
         configuration.insecure = insecure
         configuration.durability = SQLiteStore.Durability(rawValue: synchronous) ?? .full
