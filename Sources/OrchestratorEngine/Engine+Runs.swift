@@ -154,6 +154,17 @@ extension Engine {
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw .invalidArgument("\(field) must not contain control characters")
         }
+        try requireNFC(value, field: field)
+    }
+
+    /// Identifiers must be in Unicode NFC: then two ids are the same exactly when their bytes are,
+    /// in memory (where Swift compares canonically) and in SQLite (which compares bytes) alike.
+    func requireNFC(_ value: String, field: String) throws(OrchestratorError) {
+        if !value.utf8.elementsEqual(value.precomposedStringWithCanonicalMapping.utf8) {
+            throw .invalidArgument(
+                "\(field) must be in Unicode normalization form C (composed characters, e.g. é as one code point); normalize it before sending"
+            )
+        }
     }
 
     func validateTimeout(_ value: Int64?, field: String, maximum: Int64) throws(OrchestratorError) {

@@ -356,6 +356,7 @@ public actor Engine {
             throw .invalidArgument(
                 "requestId is \(requestId.utf8.count) bytes; the limit is \(configuration.maximumIdentifierLength)")
         }
+        try requireNFC(requestId, field: "requestId")
         let row: RequestIdRow?
         if let pending = uncommittedRequestIds[requestId] {
             row = pending

@@ -35,8 +35,43 @@ public enum MessageCodec {
         } catch let error as RequestDecodingError {
             throw error
         } catch {
+            if nestingDepth(of: bytes) > maximumNestingDepth {
+                throw .malformed("the frame's JSON is nested deeper than \(maximumNestingDepth) levels")
+            }
             throw .malformed("the frame is not valid UTF-8 JSON")
         }
+    }
+
+    /// The deepest nesting the JSON parser accepts.
+    public static let maximumNestingDepth = 512
+
+    /// How deeply arrays and objects nest in JSON text (brackets inside strings do not count).
+    static func nestingDepth(of bytes: some Collection<UInt8>) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     /// Decodes a message from the server.

@@ -94,7 +94,8 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         return value
     }
 
-    var workflowId: String { IncidentWorkflow.workflowId(service: service) }
+    /// The workflow id, from the service name in Unicode NFC (what the server requires of ids).
+    var workflowId: String { IncidentWorkflow.workflowId(service: service.precomposedStringWithCanonicalMapping) }
 
     func run() async throws {
         var options = ConnectionOptions()
@@ -108,6 +109,7 @@ struct IncidentStarterCommand: AsyncParsableCommand {
             exitWithError(describe(error))
         }
         do {
+            if cmd != .start { try await checkIsIncident(client) }
             switch cmd {
             case .start: try await start(client)
             case .alert:
@@ -132,14 +134,29 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         await client.close()
     }
 
+    /// Refuses to act on a workflow with the incident's id that is not an incident.
+    private func checkIsIncident(_ client: OrchestratorClient) async throws {
+        let description = try await client.send(DescribeWorkflowRequest(workflowId: workflowId))
+        let type = description.execution.workflowType
+        guard type == IncidentWorkflow.name else {
+            throw OrchestratorError(
+                .invalidArgument,
+                "workflow \(workflowId) is a \(type) workflow, not an incident (\(IncidentWorkflow.name)); it was not started by incident-starter"
+            )
+        }
+    }
+
     private func start(_ client: OrchestratorClient) async throws {
         let escalate = try escalationMilliseconds()
         let response = try await client.send(
             StartWorkflowRequest(
                 workflowId: workflowId, workflowType: IncidentWorkflow.name, taskQueue: IncidentWorkflow.taskQueue,
-                input: try PayloadCoding.encode(IncidentWorkflow.Input(service: service, escalateAfterMs: escalate)),
+                input: try PayloadCoding.encode(
+                    IncidentWorkflow.Input(
+                        service: service.precomposedStringWithCanonicalMapping, escalateAfterMs: escalate)),
                 requestId: UUID().uuidString, workflowIdReusePolicy: .allowDuplicate, workflowIdConflictPolicy: .fail,
-                searchAttributes: ["service": .string(service)], identity: client.identity))
+                searchAttributes: ["service": .string(service.precomposedStringWithCanonicalMapping)],
+                identity: client.identity))
         if json {
             try printJSON(["workflowId": workflowId, "runId": response.runId, "service": service])
         } else {

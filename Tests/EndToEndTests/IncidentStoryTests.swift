@@ -150,3 +150,50 @@ struct IncidentStoryTests {
         #expect(Set(stack.notifications.map(\.key)).count == stack.notifications.count)
     }
 }
+
+@Suite("Starter edge inputs, with real processes", .serialized)
+struct StarterEdgeTests {
+    @Test("bad services, durations and workflow types are one clear error each; nothing is stored for them")
+    func edges() async throws {
+        let directory = makeTemporaryDirectory(prefix: "edge")
+        let server = try ServerProcess(dataDirectory: directory)
+        defer {
+            server.terminate()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let client = try await server.connect(identity: "check")
+        let d = directory
+        let cases: [([String], String)] = [
+            (["-cmd=start", "-service="], "must not be empty"),
+            (["-cmd=start", "-service=" + String(repeating: "x", count: 10_000)], "the limit is 200"),
+            (["-cmd=start", "-service=has space"], "spaces"),
+            (["-cmd=start", "-service=api", "-escalate-after=-5s"], "-escalate-after"),
+            (["-cmd=start", "-service=api", "-escalate-after=99999h"], "-escalate-after"),
+            (["-cmd=start", "-service=api", "-escalate-after=soon"], "-escalate-after"),
+            (["-cmd=alert", "-service=api"], "-alert"),
+            (["-cmd=ack", "-service=api"], "-responder"),
+            (["-cmd=explode", "-service=api"], "cmd"),
+        ]
+        for (arguments, expected) in cases {
+            let (status, output) = try runExecutable(
+                "incident-starter",
+                arguments + ["-address=unix://" + d.appendingPathComponent("orchestrator.sock").path])
+            #expect(status != 0, "\(arguments) must fail")
+            #expect(output.contains(expected), "\(arguments): \(output)")
+            #expect(output.split(separator: "\n").count <= 4, "short: \(output)")
+        }
+        #expect(try await client.send(ListWorkflowsRequest()).executions.isEmpty, "nothing stored for refused commands")
+        // Unicode (typed decomposed, normalized by the starter) and '/' are fine.
+        #expect(try starter(d, "-cmd=start", "-service=zahlungs-dienst-u\u{308}").status == 0)
+        #expect(try starter(d, "-cmd=alert", "-service=zahlungs-dienst-\u{FC}", "-alert=ALERT-1").status == 0)
+        #expect(try starter(d, "-cmd=start", "-service=eu/payments").status == 0)
+        let ids = Set(try await client.send(ListWorkflowsRequest()).executions.map(\.workflowId))
+        #expect(ids == ["incident-zahlungs-dienst-\u{FC}", "incident-eu/payments"])
+        // A workflow with an incident's id that is not an incident.
+        _ = try await client.send(
+            StartWorkflowRequest(workflowId: "incident-impostor", workflowType: "Other", taskQueue: "q"))
+        let wrongType = try starter(d, "-cmd=status", "-service=impostor")
+        #expect(wrongType.status != 0 && wrongType.output.contains("not an incident"), "\(wrongType.output)")
+        await client.close()
+    }
+}

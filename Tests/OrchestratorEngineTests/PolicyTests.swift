@@ -195,3 +195,28 @@ struct RequestIdScopeTests {
         }
     }
 }
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test("identifiers must be NFC: a decomposed é is refused, so memory and SQLite agree on sameness")
+    func nfc() async throws {
+        try await Harness.with { h in
+            let composed = "incident-caf\u{E9}"
+            let decomposed = "incident-cafe\u{301}"
+            #expect(composed == decomposed, "Swift compares them canonically")
+            try await h.start(composed)
+            let error = await expectError(.invalidArgument) { try await h.start(decomposed) }
+            #expect(error?.message.contains("normalization form C") == true)
+            await expectError(.invalidArgument) { try await h.signal(decomposed, "x") }
+            // Closed and only in SQLite, the composed id is still found.
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: composed, reason: "x"))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await h.describe(composed).execution.status == .terminated)
+            await expectError(.invalidArgument) {
+                _ = try await h.client.send(
+                    StartWorkflowRequest(
+                        workflowId: "ok", workflowType: "T", taskQueue: "q", requestId: "re\u{301}quest"))
+            }
+        }
+    }
+}

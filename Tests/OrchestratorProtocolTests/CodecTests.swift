@@ -50,6 +50,26 @@ struct CodecTests {
         #expect(decode(#"{"id":6,"op":"ping","body":{},"extra":true}"#) == nil, "unknown keys are ignored")
     }
 
+    @Test("deeply nested JSON is refused with a clear reason, never by crashing")
+    func deepNesting() {
+        for depth in [600, 10_000, 1_000_000] {
+            let json =
+                #"{"id":1,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s","input":"#
+                + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}}"
+            do {
+                _ = try MessageCodec.decodeRequest(from: Array(json.utf8))
+                Issue.record("depth \(depth) must be refused")
+            } catch {
+                #expect(error.error.code == .malformedFrame)
+                #expect(error.error.message.contains("nested deeper"), "\(error.error.message)")
+            }
+        }
+        let shallow =
+            #"{"id":1,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s","input":"#
+            + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}"
+        #expect(throws: Never.self) { _ = try MessageCodec.decodeRequest(from: Array(shallow.utf8)) }
+    }
+
     @Test("server messages round-trip: response, error, push")
     func serverMessages() throws {
         let messages: [ServerMessage] = [
