@@ -142,3 +142,58 @@ struct VectorTests {
         }
     }
 }
+
+@Suite("FrameParser and FrameDecoder agree")
+struct FrameParserTests {
+    /// Frames (or the error code) from each decoder for the same bytes, fed in pieces of `chunk` bytes.
+    func both(_ bytes: [UInt8], chunk: Int) -> (parser: [[UInt8]], parserError: String?, nio: [[UInt8]], nioError: String?) {
+        var parser = FrameParser()
+        var parsed: [[UInt8]] = []
+        var parserError: String?
+        var offset = 0
+        do {
+            while offset < bytes.count {
+                parser.append(bytes[offset..<min(bytes.count, offset + chunk)])
+                offset += chunk
+                while let frame = try parser.nextFrame() { parsed.append(frame) }
+            }
+            try parser.finish()
+        } catch {
+            parserError = error.code.rawValue
+        }
+        var decoder = FrameDecoder()
+        var buffer = ByteBuffer()
+        var decoded: [[UInt8]] = []
+        var nioError: String?
+        offset = 0
+        do {
+            while offset < bytes.count {
+                buffer.writeBytes(bytes[offset..<min(bytes.count, offset + chunk)])
+                offset += chunk
+                while let frame = try decoder.decode(buffer: &buffer) { decoded.append(Array(frame.readableBytesView)) }
+            }
+            while let frame = try decoder.decodeLast(buffer: &buffer, seenEOF: true) {
+                decoded.append(Array(frame.readableBytesView))
+            }
+        } catch let error as OrchestratorError {
+            nioError = error.code.rawValue
+        } catch {
+            nioError = "\(error)"
+        }
+        return (parsed, parserError, decoded, nioError)
+    }
+
+    @Test("same frames and same errors for every vector, in any chunk size")
+    func agree() throws {
+        var inputs = Vectors.messages.compactMap { [UInt8](hex: $0.frameHex) }
+        inputs += Vectors.frames.compactMap { [UInt8](hex: $0.bytesHex) }
+        inputs.append(inputs.prefix(5).flatMap { $0 })
+        for input in inputs {
+            for chunk in [1, 3, 7, 64, 100_000] {
+                let result = both(input, chunk: chunk)
+                #expect(result.parser == result.nio)
+                #expect(result.parserError == result.nioError)
+            }
+        }
+    }
+}
