@@ -210,7 +210,8 @@ let package = Package(
             name: "OrchestratorServerTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorServer",
-                "OrchestratorTransport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "OrchestratorTransport", "WorkerRuntime", "Incidents", "Workflows",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -146,7 +146,9 @@ struct VectorTests {
 @Suite("FrameParser and FrameDecoder agree")
 struct FrameParserTests {
     /// Frames (or the error code) from each decoder for the same bytes, fed in pieces of `chunk` bytes.
-    func both(_ bytes: [UInt8], chunk: Int) -> (parser: [[UInt8]], parserError: String?, nio: [[UInt8]], nioError: String?) {
+    func both(_ bytes: [UInt8], chunk: Int) -> (
+        parser: [[UInt8]], parserError: String?, nio: [[UInt8]], nioError: String?
+    ) {
         var parser = FrameParser()
         var parsed: [[UInt8]] = []
         var parserError: String?
