@@ -163,6 +163,17 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "incident-chaos",
+            dependencies: [
+                "Incidents",
+                "Workflows",
+                "OrchestratorClient",
+                "OrchestratorProtocol",
+                "OrchestratorTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "orchestrator-bench",
             dependencies: [
                 "OrchestratorEngine",

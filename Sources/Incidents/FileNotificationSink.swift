@@ -15,6 +15,9 @@ import Synchronization
 /// this one last looked, checks the key, appends, and fsyncs, so that a key is never written twice.
 public final class FileNotificationSink: NotificationSink {
     public let path: String
+    /// Simulated latency of a real notification service (fault-injection tests): each delivery
+    /// waits a random time in this range, in milliseconds, before it is applied.
+    public let latencyMs: ClosedRange<Int>?
     private let state = Mutex(SinkState())
 
     private struct SinkState {
@@ -23,8 +26,9 @@ public final class FileNotificationSink: NotificationSink {
         var partialLine: [UInt8] = []
     }
 
-    public init(path: String) throws {
+    public init(path: String, latencyMs: ClosedRange<Int>? = nil) throws {
         self.path = path
+        self.latencyMs = latencyMs
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,7 +41,10 @@ public final class FileNotificationSink: NotificationSink {
     }
 
     public func deliver(_ notification: Notification, idempotencyKey: String) async throws -> NotificationReceipt {
-        try state.withLock { state in
+        if let latencyMs, latencyMs.upperBound > 0 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: latencyMs)))
+        }
+        return try state.withLock { state in
             try append(notification, key: idempotencyKey, state: &state)
         }
     }

@@ -5,9 +5,11 @@ extension Engine {
     /// Checks a workflow task's commands before any is applied, so a bad list changes nothing.
     /// Returns what is wrong, in words the workflow author understands.
     func validate(commands: [Command], for execution: Execution) -> String? {
-        var timers = Set(execution.timers.keys)
+        // A timer that fired, or an activity that finished, while this task ran is still pending from the
+        // workflow's point of view (the event waits in the buffer): canceling it is fine.
+        var timers = Set(execution.timers.keys).union(execution.bufferedTimerFirings.keys)
         var activityIds = Set(execution.activityIds.keys)
-        var pendingActivities = Set(execution.activities.keys)
+        var pendingActivities = Set(execution.activities.keys).union(execution.bufferedActivityOutcomes)
         for (index, command) in commands.enumerated() {
             let position = "command \(index + 1) (\(command.commandType.rawValue))"
             if command.closesRun && index != commands.count - 1 {
@@ -135,7 +137,14 @@ extension Engine {
             afterCommit(.activityReady(ActivityRef(runSeq: execution.runSeq, scheduledEventId: id, attempt: 1)))
 
         case .requestCancelActivityTask(let c):
-            guard var activity = execution.activities[c.scheduledEventId] else { return }
+            guard var activity = execution.activities[c.scheduledEventId] else {
+                // It finished while the task ran: record the request; its outcome follows from the buffer.
+                appendEvent(
+                    execution,
+                    .activityTaskCancelRequested(
+                        .init(scheduledEventId: c.scheduledEventId, workflowTaskCompletedEventId: completedId)))
+                return
+            }
             let requestedId = appendEvent(
                 execution,
                 .activityTaskCancelRequested(
@@ -171,7 +180,22 @@ extension Engine {
             addTimer(.user(runSeq: execution.runSeq, timerId: c.timerId, startedEventId: id), at: fireTime)
 
         case .cancelTimer(let c):
-            guard let timer = execution.timers.removeValue(forKey: c.timerId) else { return }
+            guard let timer = execution.timers.removeValue(forKey: c.timerId) else {
+                // It fired while the task ran, unseen by the workflow: the cancel wins, the firing is dropped.
+                guard let startedEventId = execution.bufferedTimerFirings[c.timerId] else { return }
+                execution.buffered.removeAll {
+                    if case .timerFired(let a) = $0.event.attributes { return a.timerId == c.timerId }
+                    return false
+                }
+                appendEvent(
+                    execution,
+                    .timerCanceled(
+                        .init(
+                            timerId: c.timerId, startedEventId: startedEventId,
+                            workflowTaskCompletedEventId: completedId)
+                    ))
+                return
+            }
             appendEvent(
                 execution,
                 .timerCanceled(

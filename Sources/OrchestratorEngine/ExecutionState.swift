@@ -190,4 +190,28 @@ final class Execution {
     }
 
     var info: WorkflowExecutionInfo { row.info }
+
+    /// Timers that fired while the workflow task ran (their TimerFired waits in the buffer): id → started event.
+    var bufferedTimerFirings: [String: Int64] {
+        var firings: [String: Int64] = [:]
+        for buffered in buffered {
+            if case .timerFired(let a) = buffered.event.attributes { firings[a.timerId] = a.startedEventId }
+        }
+        return firings
+    }
+
+    /// Activities whose outcome arrived while the workflow task ran (scheduled event ids).
+    var bufferedActivityOutcomes: Set<Int64> {
+        var ids: Set<Int64> = []
+        for buffered in buffered {
+            switch buffered.event.attributes {
+            case .activityTaskCompleted(let a): ids.insert(a.scheduledEventId)
+            case .activityTaskFailed(let a): ids.insert(a.scheduledEventId)
+            case .activityTaskTimedOut(let a): ids.insert(a.scheduledEventId)
+            case .activityTaskCanceled(let a): ids.insert(a.scheduledEventId)
+            default: break
+            }
+        }
+        return ids
+    }
 }

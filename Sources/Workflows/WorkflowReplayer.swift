@@ -59,4 +59,7 @@ public final class ReplayedWorkflow: @unchecked Sendable {
 
     /// Whether the replayed code closed the run.
     public var isClosed: Bool { runner.isClosed }
+
+    /// The commands the code produced at the last workflow task of the history.
+    public var lastCommands: [Command] { runner.commandsOfLastActivation }
 }

@@ -106,6 +106,9 @@ public final class WorkflowRunner: @unchecked Sendable {
         var predicate: () -> Bool
         var continuation: CheckedContinuation<Bool, any Error>
         var timerId: String?
+        /// Its timer fired: it resolves false, unless the predicate holds once the activation's other
+        /// events (signals) have been applied.
+        var timedOut = false
     }
 
     public init(definition: WorkflowDefinition, info: WorkflowInfo, logger: Logger) {
@@ -165,7 +168,8 @@ public final class WorkflowRunner: @unchecked Sendable {
         return nil
     }
 
-    private var commandsOfLastActivation: [Command] = []
+    /// The commands the code produced at the last boundary applied.
+    public private(set) var commandsOfLastActivation: [Command] = []
 
     private func activate(at started: HistoryEvent, replaying: Bool, upcoming: ArraySlice<HistoryEvent>) throws {
         if let leftover = expected.first {
@@ -271,6 +275,9 @@ public final class WorkflowRunner: @unchecked Sendable {
         } while resolveSatisfiedConditions()
     }
 
+    /// Resolves conditions after the jobs of an activation ran: true if the predicate holds (its
+    /// timer is canceled), else false if its timer fired. A signal that came with the timer in the same
+    /// activation thus wins over the timeout.
     private func resolveSatisfiedConditions() -> Bool {
         var resolved = false
         var index = 0
@@ -279,6 +286,10 @@ public final class WorkflowRunner: @unchecked Sendable {
                 let condition = conditions.remove(at: index)
                 if let timerId = condition.timerId { cancelTimer(timerId, resumeWaiter: false) }
                 executor.owned { condition.continuation.resume(returning: true) }
+                resolved = true
+            } else if conditions[index].timedOut {
+                let condition = conditions.remove(at: index)
+                executor.owned { condition.continuation.resume(returning: false) }
                 resolved = true
             } else {
                 index += 1
@@ -452,8 +463,8 @@ public final class WorkflowRunner: @unchecked Sendable {
         if let conditionId = timer.conditionId {
             timers[timerId] = nil
             if let index = conditions.firstIndex(where: { $0.id == conditionId }) {
-                let condition = conditions.remove(at: index)
-                executor.owned { condition.continuation.resume(returning: false) }
+                conditions[index].timedOut = true
+                conditions[index].timerId = nil
             }
         } else if let waiter = timer.waiter {
             timers[timerId] = nil

@@ -33,6 +33,11 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(
+        help: ArgumentHelp(
+            "Simulate a slow notification service: wait up to this many ms per notification.", visibility: .hidden))
+    var notifyLatencyMs: Int = 0
+
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 1_000 else { throw ValidationError("--concurrency must be 1 to 1000") }
         guard Logger.Level(name: logLevel) != nil else {
@@ -47,7 +52,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
         let logPath = notifyLog ?? defaultNotificationLog(for: address)
         let sink: FileNotificationSink
         do {
-            sink = try FileNotificationSink(path: logPath)
+            sink = try FileNotificationSink(path: logPath, latencyMs: notifyLatencyMs > 0 ? 0...notifyLatencyMs : nil)
         } catch {
             exitWithError("\(error)")
         }

@@ -57,8 +57,9 @@ struct ActivityTests {
             }
             #expect(attempts == [1, 2, 3])
             #expect(delays.count == 2)
-            #expect(delays[0] >= 190 && delays[0] < 700, "first retry after \(delays[0]) ms, policy says 200")
-            #expect(delays[1] >= 390 && delays[1] < 1_000, "second retry after \(delays[1]) ms, policy says 400")
+            // Never earlier than the policy says; later only by scheduling noise (generous bounds for loaded machines).
+            #expect(delays[0] >= 190 && delays[0] < 1_500, "first retry after \(delays[0]) ms, policy says 200")
+            #expect(delays[1] >= 390 && delays[1] < 2_000, "second retry after \(delays[1]) ms, policy says 400")
             let task = try #require(try await h.poll(worker))
             let failed = task.events.compactMap { e -> ActivityTaskFailedAttributes? in
                 if case .activityTaskFailed(let a) = e.attributes { return a }

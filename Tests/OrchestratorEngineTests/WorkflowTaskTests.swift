@@ -288,3 +288,49 @@ struct LeaseAndHistoryTests {
         }
     }
 }
+
+@Suite("Races between a running task and timers", .serialized)
+struct TimerRaceTests {
+    @Test("canceling a timer that fired while the task ran: accepted, the firing is dropped")
+    func cancelFiredTimer() async throws {
+        try await Harness.with { h in
+            try await h.start("race")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)), [.timer("escalation", 1_500)])
+            try await h.signal("race", "ack", ["responder": "alice"])
+            let task = try #require(try await h.poll(worker))
+            #expect(!task.events.contains { $0.eventType == .timerFired }, "the timer must fire while the task is held")
+            // Wait until the timer has fired (it leaves the pending timers) while the task is still held.
+            for _ in 0..<200 where !(try await h.describe("race").pendingTimers.isEmpty) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await h.complete(worker, task, [.cancelTimer(CancelTimerCommand(timerId: "escalation"))])
+            let types = try await h.types("race")
+            #expect(types.contains(.timerCanceled))
+            #expect(!types.contains(.timerFired), "the workflow never sees a firing it canceled")
+            #expect(!types.contains(.workflowTaskFailed))
+            #expect(try await h.poll(worker, timeoutMs: 300) == nil, "nothing left for the workflow")
+        }
+    }
+
+    @Test("canceling an activity that finished while the task ran: accepted, the outcome still follows")
+    func cancelFinishedActivity() async throws {
+        try await Harness.with { h in
+            try await h.start("race2")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)), [.activity("1")])
+            let activity = try #require(try await h.pollActivity(worker))
+            try await h.signal("race2", "stop")
+            let task = try #require(try await h.poll(worker))
+            _ = try await worker.send(CompleteActivityTaskRequest(taskToken: activity.taskToken, result: "done"))
+            let scheduled = try #require(try await h.history("race2").first { $0.eventType == .activityTaskScheduled })
+            try await h.complete(
+                worker, task,
+                [.requestCancelActivityTask(RequestCancelActivityTaskCommand(scheduledEventId: scheduled.eventId))])
+            let types = try await h.types("race2")
+            #expect(types.contains(.activityTaskCancelRequested))
+            #expect(types.contains(.activityTaskCompleted))
+            #expect(!types.contains(.workflowTaskFailed))
+        }
+    }
+}

@@ -276,3 +276,33 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+@Suite("Activation order")
+struct ActivationOrderTests {
+    @Test("a signal and a condition's timeout in the same workflow task: the signal wins")
+    func signalBeatsTimeoutInOneActivation() throws {
+        func event(_ id: Int64, _ attributes: EventAttributes) -> HistoryEvent {
+            HistoryEvent(
+                eventId: id, eventTime: Timestamp(milliseconds: 1_700_000_000_000 + id), attributes: attributes)
+        }
+        let history = [
+            event(
+                1,
+                .workflowExecutionStarted(
+                    .init(
+                        workflowType: "WaitForGo", taskQueue: "q", input: 1000, workflowTaskTimeoutMs: 10_000,
+                        identity: nil,
+                        requestId: nil, attempt: 1, firstExecutionRunId: "r"))),
+            event(2, .workflowTaskScheduled(.init(taskQueue: "q", startToCloseTimeoutMs: 10_000, attempt: 1))),
+            event(3, .workflowTaskStarted(.init(scheduledEventId: 2, identity: nil))),
+            event(4, .workflowTaskCompleted(.init(scheduledEventId: 2, startedEventId: 3, identity: nil))),
+            event(5, .timerStarted(.init(timerId: "2", startToFireTimeoutMs: 1000, workflowTaskCompletedEventId: 4))),
+            event(6, .workflowExecutionSignaled(.init(signalName: "go", input: nil, identity: nil, requestId: nil))),
+            event(7, .timerFired(.init(timerId: "2", startedEventId: 5))),
+            event(8, .workflowTaskScheduled(.init(taskQueue: "q", startToCloseTimeoutMs: 10_000, attempt: 1))),
+            event(9, .workflowTaskStarted(.init(scheduledEventId: 8, identity: nil))),
+        ]
+        let replayed = try WorkflowReplayer(WaitForGoWorkflow.self).replay(history)
+        #expect(replayed.lastCommands == [.completeWorkflowExecution(CompleteWorkflowExecutionCommand(result: true))])
+    }
+}
