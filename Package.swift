@@ -236,7 +236,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorTransport",
-                "orchestrator-server", "orchestrator", "incident-worker", "incident-starter",
+                "orchestrator-server", "orchestrator", "incident-worker", "incident-starter", "incident-chaos",
             ]
         ),
     ],

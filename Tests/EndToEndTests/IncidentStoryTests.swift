@@ -197,3 +197,24 @@ struct StarterEdgeTests {
         await client.close()
     }
 }
+
+@Suite("Chaos, short", .serialized)
+struct ShortChaosTests {
+    @Test("incidents under kill -9 of workers and the server: nothing lost, nothing doubled")
+    func shortChaos() throws {
+        let (status, output) = try runExecutable(
+            "incident-chaos",
+            [
+                "--duration", "40s", "--seed", "20261122", "--worker-kill-every-ms", "1500", "--server-kill-every-ms",
+                "12000", "--json", "--bin-dir", binDirectory().path,
+            ])
+        let summary = output.split(separator: "\n").last.map(String.init) ?? ""
+        print("short chaos: \(summary)")
+        #expect(status == 0, "\(output.suffix(3000))")
+        let json = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any]
+        #expect(json?["lost"] as? Int == 0)
+        #expect(json?["duplicated"] as? Int == 0)
+        #expect((json?["workerKills"] as? Int ?? 0) > 0)
+        #expect((json?["serverKills"] as? Int ?? 0) > 0)
+    }
+}
