@@ -166,3 +166,41 @@ struct ServerProcessTests {
         #expect(describeOutput.contains("TERMINATED"))
     }
 }
+
+@Suite("Server process security", .serialized)
+struct ServerProcessSecurityTests {
+    @Test("tokens never appear in the server's log, even at debug level; TCP without tokens needs --insecure")
+    func tokensNotLogged() async throws {
+        let directory = makeTemporaryDirectory(prefix: "sec")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // TCP without a token file: refused at start, with the reason.
+        let refused = try runExecutable(
+            "orchestrator-server", ["--data-dir", directory.path, "--listen", "tcp://127.0.0.1:0"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("--insecure") && refused.output.contains("--token-file"))
+
+        let secret = "operator-secret-\(UUID().uuidString)"
+        let wrong = "not-the-secret-\(UUID().uuidString)"
+        let tokenFile = directory.appendingPathComponent("tokens.txt")
+        try "operator \(secret)\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+        let port = Int.random(in: 20_000...40_000)
+        let server = try ServerProcess(
+            dataDirectory: directory.appendingPathComponent("data"),
+            arguments: ["--listen", "tcp://127.0.0.1:\(port)", "--token-file", tokenFile.path, "--log-level", "debug"])
+        defer { server.terminate() }
+        _ = try await server.connect(identity: "probe")
+        let address = ServerAddress.tcp(host: "127.0.0.1", port: port)
+        await #expect(throws: OrchestratorError.self) {
+            _ = try await OrchestratorClient.connect(to: address, identity: "intruder", token: wrong)
+        }
+        let client = try await OrchestratorClient.connect(to: address, identity: "operator", token: secret)
+        #expect(client.hello.role == "operator")
+        _ = try await client.send(ListWorkflowsRequest())
+        await client.close()
+        server.terminate()
+        let log = server.log
+        #expect(log.contains("handshake refused"), "the refusal is logged")
+        #expect(!log.contains(secret), "the accepted token is not in the log")
+        #expect(!log.contains(wrong), "the refused token is not in the log")
+    }
+}
