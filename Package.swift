@@ -176,6 +176,10 @@ let package = Package(
         .executableTarget(
             name: "orchestrator-bench",
             dependencies: [
+                "Incidents",
+                "Workflows",
+                "OrchestratorClient",
+                "OrchestratorTransport",
                 "OrchestratorEngine",
                 "OrchestratorStore",
                 "OrchestratorProtocol",
@@ -236,7 +240,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorTransport",
-                "orchestrator-server", "orchestrator", "incident-worker", "incident-starter", "incident-chaos",
+                "orchestrator-server", "orchestrator", "incident-worker", "incident-starter",
+                "orchestrator-bench",
             ]
         ),
     ],

@@ -12,7 +12,8 @@ What is checked:
      i.e. equal to json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False);
      frameHex is the lowercase hex of the 4-byte big-endian length of the UTF-8 text followed by it;
   3. every vectors/frames/*.json has name, description, bytesHex and expect ({"error": CODE} or
-     {"closed": true}), and expect is what the framing rules of README.md give for those bytes;
+     {"closed": true}), and expect is what the framing rules of README.md give for those bytes
+     (including the limit of 512 levels of JSON nesting);
   4. every line of examples/*.jsonl is canonical and its message validates against its schema;
   5. when the Swift sources are next to this directory (../Sources/OrchestratorProtocol), the schemas
      agree with them: operations, error codes, enum values, event and command types, and the fields of
@@ -41,6 +42,7 @@ EXAMPLES = HERE / "examples"
 SWIFT = HERE.parent / "Sources" / "OrchestratorProtocol"
 GENERATOR = HERE.parent / "Scripts" / "dev" / "generate-operations.py"
 DEFAULT_MAXIMUM_FRAME_LENGTH = 4 * 1024 * 1024
+MAXIMUM_NESTING_DEPTH = 512  # MessageCodec.maximumNestingDepth: deeper JSON is MALFORMED_FRAME
 
 problems = []
 passed = 0
@@ -235,6 +237,8 @@ def expected_frame_outcome(data, maximum=DEFAULT_MAXIMUM_FRAME_LENGTH):
     body = data[4:4 + length]
     if len(body) < length:
         return {"closed": True}
+    if nesting_depth(body) > MAXIMUM_NESTING_DEPTH:
+        return {"error": "MALFORMED_FRAME"}
     try:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -248,6 +252,29 @@ def expected_frame_outcome(data, maximum=DEFAULT_MAXIMUM_FRAME_LENGTH):
     if not isinstance(message.get("op"), str):
         return {"error": "MALFORMED_FRAME"}
     return {"request": True}
+
+
+def nesting_depth(body):
+    """How deeply arrays and objects nest in JSON text, brackets inside strings not counted (as MessageCodec counts)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+            continue
+        if byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
 
 
 def check_frames(known_codes):
@@ -398,6 +425,11 @@ def check_drift(schemas):
         codes = re.findall(r'static let `?\w+`? = ErrorCode\("([A-Z_]+)"\)', text)
         same("Protocol/schemas/common.schema.json", "error codes", codes, common.get("KnownErrorCode", {}).get("enum"))
         in_readme("error codes", codes)
+
+    text = swift_text("MessageCodec.swift")
+    if text is not None:
+        match = re.search(r"maximumNestingDepth = (\d+)", text)
+        same("Protocol/check.py", "the JSON nesting limit", [int(match.group(1))] if match else None, [MAXIMUM_NESTING_DEPTH])
 
     text = swift_text("Enums.swift")
     if text is not None:

@@ -1,7 +1,8 @@
 // Checks the test vectors against the Swift reference implementation: each vector's `json` must decode
 // with MessageCodec (as a request or a server message, by `kind`) and re-encode to exactly the same
 // bytes, and `frameHex` must equal Frame.encode of them. Messages in Protocol/examples/*.jsonl are
-// checked the same way.
+// checked the same way. Each frame vector (vectors/frames) is fed to FrameParser, and a whole frame's
+// body to MessageCodec.decodeRequest, and the outcome must be the vector's `expect`.
 //
 // Not part of the SwiftPM package (it lives outside Sources/); build and run it with
 // Protocol/tools/swift-roundtrip.sh, which compiles it together with Sources/OrchestratorProtocol.
@@ -88,6 +89,55 @@ for file in examples {
             report(name, "does not decode: \(error)")
         }
     }
+}
+
+// Frame vectors: what FrameParser and decodeRequest (the server's rules) make of the bytes, sent as the
+// first frame after the handshake and followed by the peer closing its side.
+func frameOutcome(_ bytes: [UInt8]) -> [String: AnyHashable] {
+    var parser = FrameParser()
+    parser.append(bytes)
+    do throws(OrchestratorError) {
+        guard let body = try parser.nextFrame() else {
+            // The stream ended inside a frame: the server closes without an answer.
+            do throws(OrchestratorError) { try parser.finish() } catch { return ["closed": true] }
+            return ["nothing": true]
+        }
+        do throws(RequestDecodingError) {
+            _ = try MessageCodec.decodeRequest(from: body)
+            return ["request": true]
+        } catch {
+            if case .malformed = error { return ["error": error.error.code.rawValue] }
+            return ["answered": error.error.code.rawValue]
+        }
+    } catch {
+        return ["error": error.code.rawValue]
+    }
+}
+
+let frameDirectory = vectorDirectory.appendingPathComponent("frames")
+let frameFiles = ((try? FileManager.default.contentsOfDirectory(atPath: frameDirectory.path)) ?? [])
+    .filter { $0.hasSuffix(".json") }.sorted()
+for file in frameFiles {
+    let name = "frames/\(file)"
+    let data = try Data(contentsOf: frameDirectory.appendingPathComponent(file))
+    guard let vector = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let bytesHex = vector["bytesHex"] as? String, let expect = vector["expect"] as? [String: Any]
+    else {
+        report(name, "not a frame vector with bytesHex and expect")
+        continue
+    }
+    var bytes: [UInt8] = []
+    var index = bytesHex.startIndex
+    while index < bytesHex.endIndex, let next = bytesHex.index(index, offsetBy: 2, limitedBy: bytesHex.endIndex),
+        let byte = UInt8(bytesHex[index..<next], radix: 16)
+    {
+        bytes.append(byte)
+        index = next
+    }
+    let expected: [String: AnyHashable] =
+        if let code = expect["error"] as? String { ["error": code] } else { ["closed": true] }
+    let actual = frameOutcome(bytes)
+    report(name, actual == expected ? nil : "FrameParser and decodeRequest give \(actual), the vector expects \(expected)")
 }
 
 print("swift round trip: \(passed) passed, \(failed) failed")

@@ -183,10 +183,10 @@ extension Engine {
             guard let timer = execution.timers.removeValue(forKey: c.timerId) else {
                 // It fired while the task ran, unseen by the workflow: the cancel wins, the firing is dropped.
                 guard let startedEventId = execution.bufferedTimerFirings[c.timerId] else { return }
-                execution.buffered.removeAll {
-                    if case .timerFired(let a) = $0.event.attributes { return a.timerId == c.timerId }
-                    return false
+                for dropped in execution.buffered where dropped.firesTimer(c.timerId) {
+                    write(.deleteBufferedEvent(runSeq: execution.runSeq, seq: dropped.seq))
                 }
+                execution.buffered.removeAll { $0.firesTimer(c.timerId) }
                 appendEvent(
                     execution,
                     .timerCanceled(

@@ -205,13 +205,19 @@ extension Engine {
             try await durable()
             throw .invalidArgument("workflow task rejected: \(problem)")
         }
-        if request.commands.contains(where: \.closesRun) && !execution.buffered.isEmpty {
+        let canceledTimers = Set(
+            request.commands.compactMap { command -> String? in
+                if case .cancelTimer(let c) = command { return c.timerId }
+                return nil
+            })
+        let unhandled = execution.buffered.filter { buffered in !canceledTimers.contains { buffered.firesTimer($0) } }
+        if request.commands.contains(where: \.closesRun) && !unhandled.isEmpty {
             // New events arrived while the task ran: the workflow must see them before it may close.
             failStartedWorkflowTask(
                 execution, cause: .unhandledCommand,
                 failure: Failure(
                     message:
-                        "\(execution.buffered.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
+                        "\(unhandled.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
                     type: "UnhandledCommand"),
                 identity: identity)
             try await durable()

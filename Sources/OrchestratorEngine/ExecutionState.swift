@@ -126,6 +126,12 @@ struct UserTimer {
 struct BufferedEvent {
     var seq: Int64
     var event: HistoryEvent
+
+    /// Whether this is the firing of timer `timerId`.
+    func firesTimer(_ timerId: String) -> Bool {
+        if case .timerFired(let a) = event.attributes { return a.timerId == timerId }
+        return false
+    }
 }
 
 /// Everything the engine holds in memory about one run. Confined to the engine actor.

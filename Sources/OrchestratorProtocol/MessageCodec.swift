@@ -27,17 +27,38 @@ public enum MessageCodec {
         return try JSONDecoder().decode(type, from: data)
     }
 
+    /// The deepest nesting a request may have. Well below the parser's limit, so that whatever a
+    /// server accepts it can also write back inside its own messages (history, tasks, pages).
+    public static let maximumRequestNestingDepth = 64
+
+    private struct RequestHeader: Decodable {
+        var id: UInt64
+        var op: String
+    }
+
     /// Decodes a request, classifying what is wrong with a bad one.
     public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage
     {
+        // One contiguous copy up front: scanning (and parsing) a generic collection byte by byte
+        // costs seconds on a frame of a few megabytes.
+        let bytes = (bytes as? Data) ?? Data(bytes)
+        let depth = nestingDepth(of: bytes)
+        if depth > maximumRequestNestingDepth {
+            let limit =
+                "nested \(depth) levels deep; requests may nest at most \(maximumRequestNestingDepth) levels (payloads a few less)"
+            if depth <= maximumNestingDepth, let header = try? decode(RequestHeader.self, from: bytes), header.id > 0 {
+                guard let op = OperationName(rawValue: header.op) else {
+                    throw .unknownOperation(id: header.id, op: header.op)
+                }
+                throw .invalidBody(id: header.id, op: op, message: "the request is \(limit)")
+            }
+            throw .malformed("the frame's JSON is \(limit)")
+        }
         do {
             return try decode(RequestMessage.self, from: bytes)
         } catch let error as RequestDecodingError {
             throw error
         } catch {
-            if nestingDepth(of: bytes) > maximumNestingDepth {
-                throw .malformed("the frame's JSON is nested deeper than \(maximumNestingDepth) levels")
-            }
             throw .malformed("the frame is not valid UTF-8 JSON")
         }
     }
@@ -47,6 +68,13 @@ public enum MessageCodec {
 
     /// How deeply arrays and objects nest in JSON text (brackets inside strings do not count).
     static func nestingDepth(of bytes: some Collection<UInt8>) -> Int {
+        if let depth = bytes.withContiguousStorageIfAvailable({ nestingDepth(ofContiguous: $0) }) {
+            return depth
+        }
+        return Array(bytes).withUnsafeBufferPointer { nestingDepth(ofContiguous: $0) }
+    }
+
+    private static func nestingDepth(ofContiguous bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var depth = 0
         var deepest = 0
         var inString = false

@@ -67,10 +67,19 @@ public struct TokenTable: Sendable, Hashable {
     /// Parses a token file's contents.
     public init(parsing text: String) throws {
         var roles: [String: Role] = [:]
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
+            // A '#' at the start of a line or after whitespace starts a comment; CRLF endings are fine.
+            var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let comment = line.range(of: " #") ?? line.range(of: "\t#") {
+                line = String(line[..<comment.lowerBound])
+            }
+            line = line.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            if let token = parts.last, roles[token] != nil {
+                throw ServerStartupError("token file line \(number + 1): this token is listed twice")
+            }
             switch parts.count {
             case 1:
                 roles[parts[0]] = .admin
@@ -88,7 +97,7 @@ public struct TokenTable: Sendable, Hashable {
         guard !roles.isEmpty else { throw ServerStartupError("the token file holds no token") }
         for token in roles.keys where token.utf8.count < 16 {
             throw ServerStartupError(
-                "a token of \(token.utf8.count) characters is too short to be secret; use at least 16 (e.g. openssl rand -hex 24)"
+                "a token of \(token.utf8.count) bytes is too short to be secret; use at least 16 (e.g. openssl rand -hex 24)"
             )
         }
         self.roles = roles

@@ -168,6 +168,9 @@ public final class SQLiteStore: HistoryStore {
                     sql: "INSERT OR REPLACE INTO buffered_events (run_seq, seq, event) VALUES (?, ?, ?)"
                 )
                 .execute(arguments: [runSeq, seq, try MessageCodec.encode(event)])
+            case .deleteBufferedEvent(let runSeq, let seq):
+                try db.cachedStatement(sql: "DELETE FROM buffered_events WHERE run_seq = ? AND seq = ?")
+                    .execute(arguments: [runSeq, seq])
             case .deleteBufferedEvents(let runSeq):
                 try db.cachedStatement(sql: "DELETE FROM buffered_events WHERE run_seq = ?").execute(arguments: [runSeq]
                 )

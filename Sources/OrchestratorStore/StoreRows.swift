@@ -128,6 +128,8 @@ public enum StoreOperation: Sendable {
     /// An event waiting for the run's running workflow task to finish; ids are assigned when it is flushed.
     case putBufferedEvent(runSeq: Int64, seq: Int64, HistoryEvent)
     case deleteBufferedEvents(runSeq: Int64)
+    /// Deletes one buffered event (one the workflow will never see).
+    case deleteBufferedEvent(runSeq: Int64, seq: Int64)
     case putRequestId(RequestIdRow)
     /// Deletes a closed run's tasks, activities, timers and buffered events.
     case deleteRunState(runSeq: Int64)

@@ -11,7 +11,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orchestrator-bench",
         abstract: "Measure the orchestrator; prints one JSON object per run.",
-        subcommands: [StoreBench.self])
+        subcommands: [IncidentBench.self, LatenessBench.self, ScaleBench.self, LongHistoryBench.self, StoreBench.self],
+        defaultSubcommand: IncidentBench.self)
 }
 
 /// A connection that is never pushed to (signals only).

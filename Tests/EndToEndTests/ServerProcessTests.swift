@@ -58,7 +58,7 @@ struct ServerProcessTests {
         await workerA.close()
         let second = try #require(try await handedOver.task)
         let handoverMs = elapsedMs(closedAt)
-        #expect(handoverMs < 1_000, "the task reached worker B \(handoverMs) ms after worker A's connection closed")
+        #expect(handoverMs < 3_000, "the task reached worker B \(handoverMs) ms after worker A's connection closed")
         #expect(second.runId == held.runId)
         #expect(second.events.first?.eventId == 1, "worker B gets the whole history")
         #expect(

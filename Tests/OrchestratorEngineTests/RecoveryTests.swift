@@ -60,4 +60,56 @@ struct RecoveryTests {
         #expect(task.events.map(\.eventId) == Array(1...Int64(task.events.count)))
         await server.stop()
     }
+
+    @Test("a timer canceled while its firing waited in the buffer does not fire after a restart")
+    func canceledBufferedFiringStaysCanceled() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server = try await TestServer.start(dataDirectory: directory)
+        let client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        let first = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        _ = try await worker.send(
+            CompleteWorkflowTaskRequest(
+                taskToken: first.taskToken,
+                commands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 1_500))]))
+        _ = try await client.send(SignalWorkflowRequest(workflowId: "wf", signalName: "ack"))
+        let second = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        for _ in 0..<200 where !(try await client.send(DescribeWorkflowRequest(workflowId: "wf")).pendingTimers.isEmpty)
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // The firing waits in the buffer. Cancel the timer and stay open, then restart the server.
+        _ = try await worker.send(
+            CompleteWorkflowTaskRequest(
+                taskToken: second.taskToken, commands: [.cancelTimer(CancelTimerCommand(timerId: "t"))]))
+        await server.stop()
+        server = try await TestServer.start(dataDirectory: directory)
+        let again = try await server.connect()
+        try await Task.sleep(for: .milliseconds(200))
+        let types = try await again.send(GetWorkflowHistoryRequest(workflowId: "wf")).events.map(\.eventType)
+        #expect(types.contains(.timerCanceled))
+        #expect(!types.contains(.timerFired), "the dropped firing is gone from the database too")
+        await server.stop()
+    }
+
+    @Test("closing in the same completion that cancels a buffered firing is not UNHANDLED_COMMAND")
+    func closeWithCanceledBufferedFiring() async throws {
+        try await Harness.with { h in
+            try await h.start("wf")
+            let worker = try await h.worker()
+            try await h.complete(worker, try #require(try await h.poll(worker)), [.timer("t", 1_500)])
+            try await h.signal("wf", "resolve")
+            let task = try #require(try await h.poll(worker))
+            for _ in 0..<200 where !(try await h.describe("wf").pendingTimers.isEmpty) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await h.complete(worker, task, [.cancelTimer(CancelTimerCommand(timerId: "t")), .complete("done")])
+            let types = try await h.types("wf")
+            #expect(types.last == .workflowExecutionCompleted)
+            #expect(!types.contains(.workflowTaskFailed))
+            #expect(!types.contains(.timerFired))
+        }
+    }
 }

@@ -61,12 +61,23 @@ struct CodecTests {
                 Issue.record("depth \(depth) must be refused")
             } catch {
                 #expect(error.error.code == .malformedFrame)
-                #expect(error.error.message.contains("nested deeper"), "\(error.error.message)")
+                #expect(error.error.message.contains("nest at most 64 levels"), "\(error.error.message)")
             }
+        }
+        // Between the request limit and the parser's: refused for that request, the connection stays.
+        let medium =
+            #"{"id":7,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s","input":"#
+            + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}"
+        do {
+            _ = try MessageCodec.decodeRequest(from: Array(medium.utf8))
+            Issue.record("100 levels must be refused")
+        } catch {
+            #expect(error.requestId == 7)
+            #expect(error.error.code == .invalidArgument)
         }
         let shallow =
             #"{"id":1,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s","input":"#
-            + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}"
+            + String(repeating: "[", count: 50) + String(repeating: "]", count: 50) + "}}"
         #expect(throws: Never.self) { _ = try MessageCodec.decodeRequest(from: Array(shallow.utf8)) }
     }
 

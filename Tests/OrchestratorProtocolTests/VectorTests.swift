@@ -97,6 +97,20 @@ struct VectorTests {
         arguments: Vectors.messages)
     func frameSplits(_ vector: Vector) throws {
         let frame = try #require([UInt8](hex: vector.frameHex))
+        // The verifier tries every way of splitting, at a cost that grows with the square of the
+        // size; the large vectors are cut once at every offset instead.
+        guard frame.count <= 512 else {
+            for cut in 0...frame.count {
+                var decoder = FrameDecoder()
+                var buffer = ByteBuffer(bytes: frame[..<cut])
+                var frames: [ByteBuffer] = []
+                while let decoded = try decoder.decode(buffer: &buffer) { frames.append(decoded) }
+                buffer.writeBytes(frame[cut...])
+                while let decoded = try decoder.decode(buffer: &buffer) { frames.append(decoded) }
+                #expect(frames == [ByteBuffer(string: vector.json)], "cut at \(cut)")
+            }
+            return
+        }
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: [(ByteBuffer(bytes: frame), [ByteBuffer(string: vector.json)])],
             decoderFactory: { FrameDecoder() })

@@ -76,7 +76,7 @@ struct AbuseTests {
     @Test("many connections send bad input; a well-behaved client starts and resolves incidents undisturbed")
     func abuseWhileWorking() async throws {
         let server = try await TestServer.start { configuration in
-            configuration.handshakeTimeoutMs = 1_000
+            configuration.handshakeTimeoutMs = 3_000
             configuration.maximumRequestsInFlight = 64
         }
         defer { server.remove() }
@@ -135,8 +135,10 @@ struct AbuseTests {
                 for abuse in Self.abuses {
                     group.addTask {
                         let raw = try await RawConnection.connect(to: server.address)
-                        if abuse.hello { _ = try await raw.hello() }
-                        if !abuse.bytes.isEmpty { try await raw.send(bytes: abuse.bytes) }
+                        // The server may close before the bytes are out (a refusal, the handshake timeout):
+                        // what it answered is what the check looks at.
+                        if abuse.hello { _ = try? await raw.hello() }
+                        if !abuse.bytes.isEmpty { try? await raw.send(bytes: abuse.bytes) }
                         let problem = await Self.check(abuse, raw)
                         await raw.close()
                         return ("\(abuse.name) #\(round)", problem)

@@ -126,6 +126,12 @@ struct SecurityTests {
         #expect(throws: ServerStartupError.self) { try TokenTable(parsing: "viewer short") }
         #expect(throws: ServerStartupError.self) { try TokenTable(parsing: "boss 0123456789abcdef0123") }
         #expect(throws: ServerStartupError.self) { try TokenTable(parsing: "\n# nothing\n") }
+        let windows = try TokenTable(parsing: "viewer 0123456789abcdef0123\r\noperator fedcba9876543210fedc  # ops\r\n")
+        #expect(windows.role(for: "0123456789abcdef0123") == .viewer)
+        #expect(windows.role(for: "fedcba9876543210fedc") == .operator)
+        #expect(throws: ServerStartupError.self) {
+            try TokenTable(parsing: "viewer 0123456789abcdef0123\noperator 0123456789abcdef0123")
+        }
     }
 
     @Test("TLS: a client that trusts the server's CA connects; plain TCP and a wrong CA are refused")

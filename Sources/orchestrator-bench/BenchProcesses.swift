@@ -1,0 +1,149 @@
+import Foundation
+import OrchestratorClient
+import OrchestratorProtocol
+import OrchestratorTransport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A server and workers started by a benchmark in a temporary directory.
+final class BenchStack: @unchecked Sendable {
+    let directory: URL
+    let binDirectory: URL
+    let synchronous: String
+    private(set) var server: Process?
+    var workers: [Process] = []
+
+    init(binDirectory: URL, synchronous: String, directory: URL? = nil) throws {
+        self.binDirectory = binDirectory
+        self.synchronous = synchronous
+        self.directory = directory ?? URL(fileURLWithPath: "/tmp/bench-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+    }
+
+    var address: ServerAddress { .socket(inDataDirectory: directory.path) }
+
+    private func launch(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent(executable)
+        process.arguments = arguments
+        let url = directory.appendingPathComponent(log)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    func startServer() throws {
+        server = try launch(
+            "orchestrator-server",
+            ["--data-dir", directory.path, "--log-level", "warning", "--synchronous", synchronous],
+            log: "server.log")
+    }
+
+    func startWorker(concurrency: Int = 32) throws {
+        workers.append(
+            try launch(
+                "incident-worker",
+                [
+                    "--address", address.description, "--notify-log",
+                    directory.appendingPathComponent("notifications.jsonl").path, "--log-level", "warning",
+                    "--concurrency", String(concurrency),
+                ], log: "worker-\(workers.count).log"))
+    }
+
+    /// Connects, retrying while the server starts; returns how long it took.
+    func connect(identity: String, timeout: Duration = .seconds(60)) async throws -> OrchestratorClient {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                let client = try await OrchestratorClient.connect(to: address, identity: identity)
+                _ = try await client.send(.ping(Empty()))
+                return client
+            } catch {
+                if ContinuousClock.now > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    /// The server's peak resident set size (VmHWM), in MiB.
+    var serverPeakRSSMiB: Double? {
+        guard let pid = server?.processIdentifier else { return nil }
+        return Self.statusField("VmHWM", pid: pid)
+    }
+
+    /// The server's current resident set size, in MiB.
+    var serverRSSMiB: Double? {
+        guard let pid = server?.processIdentifier else { return nil }
+        return Self.statusField("VmRSS", pid: pid)
+    }
+
+    static func statusField(_ field: String, pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let kilobytes = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap {
+                Double($0)
+            }
+            return kilobytes.map { ($0 / 1024 * 10).rounded() / 10 }
+        }
+        return nil
+    }
+
+    func killServer() {
+        if let server { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        server = nil
+    }
+
+    func stopServer() {
+        if let server, server.isRunning { server.terminate(); server.waitUntilExit() }
+        server = nil
+    }
+
+    func killWorker(_ index: Int) {
+        guard index < workers.count else { return }
+        kill(workers[index].processIdentifier, SIGKILL)
+        workers[index].waitUntilExit()
+    }
+
+    func stop(removeData: Bool = true) {
+        for worker in workers where worker.isRunning {
+            worker.terminate()
+            worker.waitUntilExit()
+        }
+        stopServer()
+        if removeData { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Bytes of the database files.
+    var databaseBytes: Int {
+        ["orchestrator.sqlite", "orchestrator.sqlite-wal"].reduce(0) { total, name in
+            let path = directory.appendingPathComponent(name).path
+            return total + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        }
+    }
+}
+
+/// Milliseconds in a duration.
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+/// p50/p99 of sorted samples, rounded to 0.01 ms.
+func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) {
+    let sorted = samples.sorted()
+    guard !sorted.isEmpty else { return (0, 0) }
+    func at(_ p: Double) -> Double {
+        (sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 100).rounded() / 100
+    }
+    return (at(0.5), at(0.99))
+}
+
+/// The directory of this executable (where the other products are).
+func ownBinDirectory() -> URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+}

@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import Incidents
+import OrchestratorClient
+import OrchestratorProtocol
+import Synchronization
+import Workflows
+
+/// The incident workload of issue 5: start, two alerts, a status query, ack, resolve, await the result.
+struct IncidentBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incidents",
+        abstract: "Incidents through their lifecycle against a server and W workers it starts; prints one JSON object.")
+
+    @Option(help: "Incidents in all.") var incidents = 2_000
+    @Option(help: "Incidents in flight at once.") var concurrency = 50
+    @Option(help: "Worker processes.") var workers = 2
+    @Option(help: "Client connections the incidents share.") var connections = 4
+    @Option(help: "full, normal or off.") var synchronous = "full"
+    @Option(help: "Where the executables are (default: next to this one).") var binDir: String?
+
+    func run() async throws {
+        let stack = try BenchStack(
+            binDirectory: binDir.map { URL(fileURLWithPath: $0) } ?? ownBinDirectory(), synchronous: synchronous)
+        try stack.startServer()
+        for _ in 0..<workers { try stack.startWorker() }
+        defer { stack.stop() }
+        var clients: [OrchestratorClient] = []
+        for index in 0..<max(1, connections) { clients.append(try await stack.connect(identity: "bench-\(index)")) }
+        // Warm up: the workers connect and poll.
+        try await Task.sleep(for: .milliseconds(500))
+        let samples = SampleStore()
+        let failures = FailureList()
+        let started = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            func add() {
+                let number = next
+                next += 1
+                let client = clients[number % clients.count]
+                group.addTask {
+                    do {
+                        try await runIncident(number, client: client, samples: samples)
+                    } catch {
+                        failures.add("incident \(number): \(error)")
+                    }
+                }
+            }
+            for _ in 0..<min(concurrency, incidents) { add() }
+            for await _ in group where next < incidents { add() }
+        }
+        let wall = milliseconds(ContinuousClock.now - started) / 1000
+        let collected = samples.snapshot
+        let problems = failures.all
+        let (start, signal, query, result) = (
+            percentiles(collected.start), percentiles(collected.signal), percentiles(collected.query),
+            percentiles(collected.result)
+        )
+        let report: [String: JSONValue] = [
+            "system": "incident-orchestrator",
+            "incidents": .int(Int64(incidents)),
+            "completed": .int(Int64(incidents - problems.count)),
+            "concurrency": .int(Int64(concurrency)),
+            "workers": .int(Int64(workers)),
+            "synchronous": .string(synchronous),
+            "wall_s": .double((wall * 1000).rounded() / 1000),
+            "incidents_per_s": .double((Double(incidents - problems.count) / wall * 10).rounded() / 10),
+            "start_p50_ms": .double(start.p50), "start_p99_ms": .double(start.p99),
+            "signal_p50_ms": .double(signal.p50), "signal_p99_ms": .double(signal.p99),
+            "query_p50_ms": .double(query.p50), "query_p99_ms": .double(query.p99),
+            "result_p50_ms": .double(result.p50), "result_p99_ms": .double(result.p99),
+            "server_peak_rss_mib": stack.serverPeakRSSMiB.map(JSONValue.double) ?? .null,
+            "errors": .int(Int64(problems.count)),
+        ]
+        print(JSONValue.object(report).jsonText)
+        for problem in problems.prefix(5) { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// Errors of a run.
+final class FailureList: Sendable {
+    private let list = Mutex<[String]>([])
+    func add(_ text: String) { list.withLock { $0.append(text) } }
+    var all: [String] { list.withLock { $0 } }
+}
+
+/// Latency samples shared by the incidents of a run.
+final class SampleStore: Sendable {
+    private let samples = Mutex(Samples())
+    func add(_ value: Double, to keyPath: WritableKeyPath<Samples, [Double]>) {
+        samples.withLock { $0[keyPath: keyPath].append(value) }
+    }
+    var snapshot: Samples { samples.withLock { $0 } }
+}
+
+struct Samples: Sendable {
+    var start: [Double] = []
+    var signal: [Double] = []
+    var query: [Double] = []
+    var result: [Double] = []
+}
+
+/// One incident of the workload, timing each request; throws if the incident does not behave.
+func runIncident(_ number: Int, client: OrchestratorClient, samples: SampleStore) async throws {
+    let service = "bench-\(UUID().uuidString.prefix(8))-\(number)"
+    let workflowId = IncidentWorkflow.workflowId(service: service)
+    func timed<T>(_ keyPath: WritableKeyPath<Samples, [Double]>, _ body: () async throws -> T) async throws -> T {
+        let t0 = ContinuousClock.now
+        let value = try await body()
+        let elapsed = milliseconds(ContinuousClock.now - t0)
+        samples.add(elapsed, to: keyPath)
+        return value
+    }
+    _ = try await timed(\.start) {
+        try await client.send(
+            StartWorkflowRequest(
+                workflowId: workflowId, workflowType: IncidentWorkflow.name, taskQueue: IncidentWorkflow.taskQueue,
+                input: try PayloadCoding.encode(IncidentWorkflow.Input(service: service, escalateAfterMs: 30_000)),
+                requestId: "\(workflowId)-start"))
+    }
+    for (index, signal) in [
+        (IncidentWorkflow.addAlert.name, try PayloadCoding.encode(AddAlert(alertID: "ALERT-001"))),
+        (IncidentWorkflow.addAlert.name, try PayloadCoding.encode(AddAlert(alertID: "ALERT-002"))),
+    ].enumerated() {
+        _ = try await timed(\.signal) {
+            try await client.send(
+                SignalWorkflowRequest(
+                    workflowId: workflowId, signalName: signal.0, input: signal.1, requestId: "\(workflowId)-\(index)"))
+        }
+    }
+    let status = try await timed(\.query) {
+        try await client.send(QueryWorkflowRequest(workflowId: workflowId, queryType: IncidentWorkflow.status.name))
+    }
+    let state = try PayloadCoding.decode(IncidentState.self, from: status.result)
+    guard state.status == .open, state.alerts == ["ALERT-001", "ALERT-002"] else {
+        throw OrchestratorError(.internal, "status of \(workflowId) was \(state.status) \(state.alerts)")
+    }
+    for (index, name) in [IncidentWorkflow.ack.name, IncidentWorkflow.resolve.name].enumerated() {
+        _ = try await timed(\.signal) {
+            try await client.send(
+                SignalWorkflowRequest(
+                    workflowId: workflowId, signalName: name,
+                    input: try PayloadCoding.encode(ResponderAction(responder: "alice")),
+                    requestId: "\(workflowId)-r\(index)"))
+        }
+    }
+    let result = try await timed(\.result) {
+        try await client.send(AwaitWorkflowResultRequest(workflowId: workflowId, timeoutMs: 120_000))
+    }
+    let final = try PayloadCoding.decode(IncidentState.self, from: result.result)
+    guard result.status == .completed, final.status == .resolved, final.alerts == ["ALERT-001", "ALERT-002"] else {
+        throw OrchestratorError(.internal, "\(workflowId) ended \(result.status) \(final.status) \(final.alerts)")
+    }
+}
