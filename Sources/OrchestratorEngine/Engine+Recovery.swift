@@ -11,10 +11,9 @@ extension Engine {
         let startedAt = ContinuousClock.now
         let state = try store.loadRecoveredState()
         nextRunSeq = state.maxRunSeq + 1
-        let decoder = JSONDecoder()
         for recovered in state.executions {
             let row = recovered.row
-            let persisted = try decoder.decode(PersistedExecutionState.self, from: recovered.state)
+            let persisted = try MessageCodec.decode(PersistedExecutionState.self, from: recovered.state)
             let execution = Execution(
                 runSeq: row.runSeq, runId: row.runId, workflowId: row.workflowId, workflowType: row.workflowType,
                 taskQueue: row.taskQueue, startTime: row.startTime, searchAttributes: row.searchAttributes,
@@ -30,7 +29,7 @@ extension Engine {
         }
         for activity in state.activities {
             guard let execution = executions[activity.row.runSeq] else { continue }
-            var decoded = try decoder.decode(ActivityState.self, from: activity.state)
+            var decoded = try MessageCodec.decode(ActivityState.self, from: activity.state)
             decoded.location = decoded.nextAttemptTime == nil ? .notReady : .backoff
             execution.activities[decoded.scheduledEventId] = decoded
             execution.activityIds[decoded.activityId] = decoded.scheduledEventId

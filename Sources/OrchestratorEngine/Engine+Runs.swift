@@ -151,6 +151,8 @@ extension Engine {
             throw .invalidArgument(
                 "\(field) is \(value.utf8.count) bytes long; the limit is \(configuration.maximumIdentifierLength)")
         }
+        // Printable ASCII (nearly every id) has no control characters and is already NFC.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw .invalidArgument("\(field) must not contain control characters")
         }
@@ -160,6 +162,7 @@ extension Engine {
     /// Identifiers must be in Unicode NFC: then two ids are the same exactly when their bytes are,
     /// in memory (where Swift compares canonically) and in SQLite (which compares bytes) alike.
     func requireNFC(_ value: String, field: String) throws(OrchestratorError) {
+        if value.utf8.allSatisfy({ $0 < 0x80 }) { return }
         if !value.utf8.elementsEqual(value.precomposedStringWithCanonicalMapping.utf8) {
             throw .invalidArgument(
                 "\(field) must be in Unicode normalization form C (composed characters, e.g. é as one code point); normalize it before sending"

@@ -17,30 +17,28 @@ public enum JSONValue: Sendable, Hashable {
 
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
+        // The protocol's own decoder hands over the parsed value; other decoders are asked type by
+        // type, most common first, since every wrong guess costs a thrown error.
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(String.self) {
+            self = .string(value)
+        } else if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
+            var values: [String: JSONValue] = [:]
+            for key in object.allKeys { values[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+            self = .object(values)
+        } else if var array = try? decoder.unkeyedContainer() {
             var values: [JSONValue] = []
             if let count = array.count { values.reserveCapacity(count) }
             while !array.isAtEnd { values.append(try array.decode(JSONValue.self)) }
             self = .array(values)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
-            var values: [String: JSONValue] = [:]
-            for key in object.allKeys { values[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
-            self = .object(values)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
         } else if let value = try? single.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? single.decode(Int64.self) {
             self = .int(value)
-        } else if let value = try? single.decode(Double.self) {
-            self = .double(value)
         } else {
-            self = .string(try single.decode(String.self))
+            self = .double(try single.decode(Double.self))
         }
     }
 

@@ -5,26 +5,67 @@ import Foundation
 /// Encoding is canonical: compact, keys sorted, `/` not escaped. The test vectors in `Protocol/vectors`
 /// are byte-exact against it.
 public enum MessageCodec {
-    private static func makeEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
     /// Encodes any value canonically.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
-        try makeEncoder().encode(value)
+        Data(try encodeBytes(value))
+    }
+
+    /// Encodes any value canonically, as bytes.
+    public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoded: EncodedValue
+        if T.self == JSONValue.self {
+            encoded = .payload(unsafeBitCast(value, to: JSONValue.self))
+        } else {
+            let encoder = ValueEncoder()
+            try value.encode(to: encoder)
+            encoded = encoder.value ?? .object(ObjectBox())
+        }
+        var writer = JSONWriter()
+        do {
+            try writer.write(encoded)
+        } catch {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+        }
+        return writer.bytes
     }
 
     /// Encodes any value canonically, as text.
     public static func encodeToString<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encode(value), as: UTF8.self)
+        String(decoding: try encodeBytes(value), as: UTF8.self)
     }
 
-    /// Decodes any value from JSON bytes.
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        let data = (bytes as? Data) ?? Data(bytes)
-        return try JSONDecoder().decode(type, from: data)
+    /// Decodes any value from JSON bytes. `userInfo` is what the decoded types see in `decoder.userInfo`.
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: some Collection<UInt8>, userInfo: [CodingUserInfoKey: Any] = [:]
+    ) throws -> T {
+        var deepest = 0
+        return try decode(T.self, from: try parse(bytes, deepest: &deepest), userInfo: userInfo)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from node: JSONNode, userInfo: [CodingUserInfoKey: Any] = [:])
+        throws -> T
+    {
+        if T.self == JSONValue.self { return unsafeBitCast(node.jsonValue, to: T.self) }
+        return try T(from: NodeDecoder(node: node, userInfo: userInfo))
+    }
+
+    /// Parses JSON text; invalid text is a `DecodingError.dataCorrupted`, as with Foundation.
+    static func parse(_ bytes: some Collection<UInt8>, deepest: inout Int) throws -> JSONNode {
+        func run(_ buffer: UnsafeBufferPointer<UInt8>) throws -> (JSONNode, Int) {
+            do {
+                var deepest = 0
+                let node = try JSONParser.parse(buffer, maximumDepth: maximumNestingDepth, deepest: &deepest)
+                return (node, deepest)
+            } catch {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: [], debugDescription: "The given data was not valid JSON: \(error.message)",
+                        underlyingError: error))
+            }
+        }
+        let (node, depth) = try bytes.withContiguousStorageIfAvailable(run) ?? Array(bytes).withUnsafeBufferPointer(run)
+        deepest = depth
+        return node
     }
 
     /// The deepest nesting a request may have. Well below the parser's limit, so that whatever a
@@ -39,14 +80,23 @@ public enum MessageCodec {
     /// Decodes a request, classifying what is wrong with a bad one.
     public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage
     {
-        // One contiguous copy up front: scanning (and parsing) a generic collection byte by byte
-        // costs seconds on a frame of a few megabytes.
-        let bytes = (bytes as? Data) ?? Data(bytes)
-        let depth = nestingDepth(of: bytes)
+        let node: JSONNode
+        var depth = 0
+        do {
+            node = try parse(bytes, deepest: &depth)
+        } catch {
+            let scanned = nestingDepth(of: bytes)
+            if scanned > maximumRequestNestingDepth {
+                throw .malformed(
+                    "the frame's JSON is nested \(scanned) levels deep; requests may nest at most \(maximumRequestNestingDepth) levels (payloads a few less)"
+                )
+            }
+            throw .malformed("the frame is not valid UTF-8 JSON")
+        }
         if depth > maximumRequestNestingDepth {
             let limit =
                 "nested \(depth) levels deep; requests may nest at most \(maximumRequestNestingDepth) levels (payloads a few less)"
-            if depth <= maximumNestingDepth, let header = try? decode(RequestHeader.self, from: bytes), header.id > 0 {
+            if let header = try? decode(RequestHeader.self, from: node), header.id > 0 {
                 guard let op = OperationName(rawValue: header.op) else {
                     throw .unknownOperation(id: header.id, op: header.op)
                 }
@@ -55,7 +105,7 @@ public enum MessageCodec {
             throw .malformed("the frame's JSON is \(limit)")
         }
         do {
-            return try decode(RequestMessage.self, from: bytes)
+            return try decode(RequestMessage.self, from: node)
         } catch let error as RequestDecodingError {
             throw error
         } catch {

@@ -363,9 +363,8 @@ public final class SQLiteStore: HistoryStore {
             throw StoreError("unknown event type \(typeText) in history")
         }
         let data: Data = row["attributes"]
-        let decoder = JSONDecoder()
-        decoder.userInfo[EventAttributes.eventTypeUserInfoKey] = type
-        let bare = try decoder.decode(EventAttributes.Bare.self, from: data)
+        let bare = try MessageCodec.decode(
+            EventAttributes.Bare.self, from: data, userInfo: [EventAttributes.eventTypeUserInfoKey: type])
         return HistoryEvent(
             eventId: row["event_id"], eventTime: Timestamp(milliseconds: row["event_time"]), attributes: bare.attributes
         )

@@ -6,7 +6,9 @@ public enum PayloadCoding {
     /// Encodes a value as a payload (nil for `NoArguments` and `Optional.none`).
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue? {
         if value is NoArguments { return nil }
-        let data = try MessageCodec.encode(value)
+        // Authors' types go through Foundation's coders, so that Date, Data and URL keep Foundation's
+        // JSON forms; the payload itself is read and written by the protocol's codec.
+        let data = try JSONEncoder().encode(value)
         let json = try MessageCodec.decode(JSONValue.self, from: data)
         return json == .null ? nil : json
     }

@@ -11,7 +11,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orchestrator-bench",
         abstract: "Measure the orchestrator; prints one JSON object per run.",
-        subcommands: [IncidentBench.self, LatenessBench.self, ScaleBench.self, LongHistoryBench.self, StoreBench.self],
+        subcommands: [
+            IncidentBench.self, LatenessBench.self, ScaleBench.self, LongHistoryBench.self, StoreBench.self,
+            CodecBench.self,
+        ],
         defaultSubcommand: IncidentBench.self)
 }
 

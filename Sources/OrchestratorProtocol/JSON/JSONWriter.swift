@@ -1,0 +1,151 @@
+/// Writes JSON in the protocol's canonical form (Protocol/README.md §3.1): compact, object keys sorted
+/// by their UTF-8 bytes, `/` and non-ASCII written raw, integral doubles without a fraction.
+struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func write(_ value: EncodedValue) throws(JSONWriteError) {
+        switch value {
+        case .null: append("null")
+        case .bool(let flag): append(flag ? "true" : "false")
+        case .int(let number): write(integer: number)
+        case .uint(let number): write(unsigned: number)
+        case .double(let number): try write(double: number)
+        case .string(let text): write(string: text)
+        case .payload(let payload): try write(payload)
+        case .array(let box):
+            bytes.append(UInt8(ascii: "["))
+            var first = true
+            for item in box.items {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                try write(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let box):
+            let members = box.sortedMembers()
+            bytes.append(UInt8(ascii: "{"))
+            for (offset, member) in members.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(string: member.key)
+                bytes.append(UInt8(ascii: ":"))
+                try write(member.value)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        case .deferred(let encoder):
+            try write(encoder.value ?? .object(ObjectBox()))
+        }
+    }
+
+    mutating func write(_ value: JSONValue) throws(JSONWriteError) {
+        switch value {
+        case .null: append("null")
+        case .bool(let flag): append(flag ? "true" : "false")
+        case .int(let number): write(integer: number)
+        case .double(let number): try write(double: number)
+        case .string(let text): write(string: text)
+        case .array(let items):
+            bytes.append(UInt8(ascii: "["))
+            for (offset, item) in items.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                try write(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (offset, key) in keys.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(string: key)
+                bytes.append(UInt8(ascii: ":"))
+                try write(members[key]!)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func write(integer: Int64) {
+        if integer < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            write(unsigned: integer.magnitude)
+        } else {
+            write(unsigned: UInt64(integer))
+        }
+    }
+
+    mutating func write(unsigned: UInt64) {
+        if unsigned < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(unsigned))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        var rest = unsigned
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                count += 1
+                buffer[24 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    mutating func write(double: Double) throws(JSONWriteError) {
+        guard double.isFinite else { throw JSONWriteError(message: "\(double) is not a valid JSON number") }
+        bytes.append(contentsOf: Self.text(of: double).utf8)
+    }
+
+    /// The canonical text of a finite double: the shortest round-trip form, integral values without
+    /// a fraction (`2.0` → `2`, `1e+20` stays).
+    static func text(of double: Double) -> String {
+        var text = double.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+
+    mutating func write(string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { utf8 in
+            var runStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+                runStart = index + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [
+                        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                        hex[Int(byte & 0xF)],
+                    ])
+                }
+            }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// A value that JSON cannot hold (a NaN or infinite double).
+struct JSONWriteError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
