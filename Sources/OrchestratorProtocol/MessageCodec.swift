@@ -15,6 +15,8 @@ public enum MessageCodec {
         let encoded: EncodedValue
         if T.self == JSONValue.self {
             encoded = .payload(unsafeBitCast(value, to: JSONValue.self))
+        } else if let special = FoundationValues.encode(value) {
+            encoded = special
         } else {
             let encoder = ValueEncoder()
             try value.encode(to: encoder)
@@ -46,6 +48,7 @@ public enum MessageCodec {
         throws -> T
     {
         if T.self == JSONValue.self { return unsafeBitCast(node.jsonValue, to: T.self) }
+        if let special = try FoundationValues.decode(T.self, from: node, path: []) { return special }
         return try T(from: NodeDecoder(node: node, userInfo: userInfo))
     }
 

@@ -6,10 +6,8 @@ public enum PayloadCoding {
     /// Encodes a value as a payload (nil for `NoArguments` and `Optional.none`).
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue? {
         if value is NoArguments { return nil }
-        // Authors' types go through Foundation's coders, so that Date, Data and URL keep Foundation's
-        // JSON forms; the payload itself is read and written by the protocol's codec.
-        let data = try JSONEncoder().encode(value)
-        let json = try MessageCodec.decode(JSONValue.self, from: data)
+        // Straight to a payload, with no text in between; Date, Data and URL keep Foundation's JSON forms.
+        let json = try MessageCodec.payload(from: value)
         return json == .null ? nil : json
     }
 
@@ -17,8 +15,7 @@ public enum PayloadCoding {
     public static func decode<T: Decodable>(_ type: T.Type, from payload: JSONValue?) throws -> T {
         if type == NoArguments.self, let value = NoArguments() as? T { return value }
         do {
-            let data = try MessageCodec.encode(payload ?? .null)
-            return try JSONDecoder().decode(T.self, from: data)
+            return try MessageCodec.decode(T.self, fromPayload: payload ?? .null)
         } catch let error as DecodingError {
             throw PayloadError(
                 "cannot read \(String(describing: T.self)) from \((payload ?? .null).jsonText): \(error.readableDescription)"

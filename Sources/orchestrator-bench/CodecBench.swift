@@ -11,6 +11,7 @@ struct CodecBench: AsyncParsableCommand {
 
     @Option(help: "The vectors directory.") var vectors = "Protocol/vectors"
     @Option(help: "Repetitions per vector.") var repetitions = 20_000
+    @Option(help: "Only the vectors whose name contains this.") var only: String?
 
     func run() async throws {
         let directory = URL(fileURLWithPath: vectors)
@@ -22,6 +23,7 @@ struct CodecBench: AsyncParsableCommand {
                 VectorFile.self, from: Data(contentsOf: directory.appendingPathComponent(file)))
             let bytes = Data(vector.json.utf8)
             let name = vector.name
+            if let only, !name.contains(only) { continue }
             if vector.kind == "request" {
                 let message = try MessageCodec.decodeRequest(from: bytes)
                 let decode = measure { _ = try? MessageCodec.decodeRequest(from: bytes) }

@@ -56,12 +56,12 @@ struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (offset, key) in keys.enumerated() {
+            let sorted = members.sorted { JSONKeys.precedes($0.key, $1.key) }
+            for (offset, member) in sorted.enumerated() {
                 if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(string: key)
+                write(string: member.key)
                 bytes.append(UInt8(ascii: ":"))
-                try write(members[key]!)
+                try write(member.value)
             }
             bytes.append(UInt8(ascii: "}"))
         }

@@ -54,6 +54,9 @@ final class NodeDecoder: Decoder {
             }
             return unsafeBitCast(text, to: T.self)
         }
+        if let special = try FoundationValues.decode(T.self, from: node, path: path(appending: key)) {
+            return special
+        }
         if case .null = node, !(T.self is any OptionalMarker.Type) {
             throw DecodingError.valueNotFound(
                 T.self,
@@ -143,6 +146,7 @@ extension NodeDecoder: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try Self.integer(UInt64.self, node, path: codingPath) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == JSONValue.self { return unsafeBitCast(node.jsonValue, to: T.self) }
+        if let special = try FoundationValues.decode(T.self, from: node, path: codingPath) { return special }
         return try T(from: self)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an `Encodable` value encodes to, before it is written as text.
 enum EncodedValue {
     case null
@@ -20,10 +22,17 @@ final class ObjectBox {
     /// Members sorted by the UTF-8 bytes of their keys; of a key encoded twice the last wins.
     func sortedMembers() -> [(key: String, value: EncodedValue)] {
         if members.count < 2 { return members }
+        // Types often encode their keys in order already; then there is nothing to sort.
+        var ordered = true
+        for index in 1..<members.count where !JSONKeys.precedes(members[index - 1].key, members[index].key) {
+            ordered = false
+            break
+        }
+        if ordered { return members }
         // A stable sort keeps repeated keys in encoding order.
         let sorted = members.enumerated().sorted { lhs, rhs in
             if lhs.element.key == rhs.element.key { return lhs.offset < rhs.offset }
-            return lhs.element.key.utf8.lexicographicallyPrecedes(rhs.element.key.utf8)
+            return JSONKeys.precedes(lhs.element.key, rhs.element.key)
         }.map(\.element)
         var result: [(key: String, value: EncodedValue)] = []
         result.reserveCapacity(sorted.count)
@@ -35,6 +44,25 @@ final class ObjectBox {
             }
         }
         return result
+    }
+}
+
+/// The canonical order of object keys.
+enum JSONKeys {
+    /// Whether `lhs` sorts strictly before `rhs` by their UTF-8 bytes.
+    static func precedes(_ lhs: String, _ rhs: String) -> Bool {
+        var lhs = lhs
+        var rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                let common = min(left.count, right.count)
+                if common > 0, let a = left.baseAddress, let b = right.baseAddress {
+                    let order = memcmp(a, b, common)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }
     }
 }
 
@@ -96,9 +124,15 @@ final class ValueEncoder: Encoder {
         if T.self == JSONValue.self { return .payload(unsafeBitCast(value, to: JSONValue.self)) }
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
+        if let special = FoundationValues.encode(value) { return special }
         let child = ValueEncoder(parent: self, key: key)
         try value.encode(to: child)
         return child.value ?? .object(ObjectBox())
+    }
+
+    /// A Float as the double its shortest text denotes (0.1, not 0.10000000149011612), as Foundation writes it.
+    static func double(_ value: Float) -> Double {
+        value.isFinite ? Double(value.description) ?? Double(value) : Double(value)
     }
 
     func checked(_ double: Double, key: (any CodingKey)?) throws -> EncodedValue {
@@ -117,7 +151,7 @@ extension ValueEncoder: SingleValueEncodingContainer {
     func encode(_ value: Bool) throws { self.value = .bool(value) }
     func encode(_ value: String) throws { self.value = .string(value) }
     func encode(_ value: Double) throws { self.value = try checked(value, key: nil) }
-    func encode(_ value: Float) throws { self.value = try checked(Double(value), key: nil) }
+    func encode(_ value: Float) throws { self.value = try checked(Self.double(value), key: nil) }
     func encode(_ value: Int) throws { self.value = .int(Int64(value)) }
     func encode(_ value: Int8) throws { self.value = .int(Int64(value)) }
     func encode(_ value: Int16) throws { self.value = .int(Int64(value)) }
@@ -131,6 +165,10 @@ extension ValueEncoder: SingleValueEncodingContainer {
     func encode<T: Encodable>(_ value: T) throws {
         if T.self == JSONValue.self {
             self.value = .payload(unsafeBitCast(value, to: JSONValue.self))
+            return
+        }
+        if let special = FoundationValues.encode(value) {
+            self.value = special
             return
         }
         // The value encodes itself into this same encoder (its containers replace this value).
@@ -152,7 +190,7 @@ struct KeyedValueEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoc
     mutating func encode(_ value: String, forKey key: Key) throws { put(.string(value), key) }
     mutating func encode(_ value: Double, forKey key: Key) throws { put(try encoder.checked(value, key: key), key) }
     mutating func encode(_ value: Float, forKey key: Key) throws {
-        put(try encoder.checked(Double(value), key: key), key)
+        put(try encoder.checked(ValueEncoder.double(value), key: key), key)
     }
     mutating func encode(_ value: Int, forKey key: Key) throws { put(.int(Int64(value)), key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { put(.int(Int64(value)), key) }
@@ -222,7 +260,7 @@ struct UnkeyedValueEncodingContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: String) throws { box.items.append(.string(value)) }
     mutating func encode(_ value: Double) throws { box.items.append(try encoder.checked(value, key: nextKey)) }
     mutating func encode(_ value: Float) throws {
-        box.items.append(try encoder.checked(Double(value), key: nextKey))
+        box.items.append(try encoder.checked(ValueEncoder.double(value), key: nextKey))
     }
     mutating func encode(_ value: Int) throws { box.items.append(.int(Int64(value))) }
     mutating func encode(_ value: Int8) throws { box.items.append(.int(Int64(value))) }
