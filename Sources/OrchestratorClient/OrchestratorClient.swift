@@ -21,16 +21,17 @@ public final class OrchestratorClient: Sendable {
     /// Queries and other messages the server sends unasked.
     public let pushes: AsyncStream<Push>
 
-    private let channel: any Channel
+    private let outbound: OutboundFrames
+    private var channel: any Channel { outbound.channel }
     private let state: ClientState
 
     private init(
-        address: ServerAddress, identity: String, hello: HelloResponse, channel: any Channel, state: ClientState
+        address: ServerAddress, identity: String, hello: HelloResponse, outbound: OutboundFrames, state: ClientState
     ) {
         self.address = address
         self.identity = identity
         self.hello = hello
-        self.channel = channel
+        self.outbound = outbound
         self.state = state
         self.pushes = state.pushes
     }
@@ -76,11 +77,12 @@ public final class OrchestratorClient: Sendable {
         } catch {
             throw ConnectionError(address: address, underlying: error)
         }
+        let outbound = OutboundFrames(channel: channel)
         let response: ServerMessage
         do {
             response = try await state.send(
                 RequestMessage(id: state.nextId(), request: .hello(HelloRequest(identity: identity, token: token))),
-                on: channel)
+                via: outbound)
         } catch {
             channel.close(promise: nil)
             throw error
@@ -88,7 +90,7 @@ public final class OrchestratorClient: Sendable {
         switch response {
         case .response(_, .hello(let hello)):
             return OrchestratorClient(
-                address: address, identity: identity, hello: hello, channel: channel, state: state)
+                address: address, identity: identity, hello: hello, outbound: outbound, state: state)
         case .error(_, let error):
             channel.close(promise: nil)
             throw error
@@ -112,7 +114,7 @@ public final class OrchestratorClient: Sendable {
     /// Sends any request and returns the server's response.
     public func send(_ request: Request) async throws -> Response {
         let message = RequestMessage(id: state.nextId(), request: request)
-        switch try await state.send(message, on: channel) {
+        switch try await state.send(message, via: outbound) {
         case .response(_, let response): return response
         case .error(_, let error): throw error
         case .push: throw OrchestratorError(.internal, "a push arrived as a response")
@@ -150,8 +152,8 @@ final class ClientState: Sendable {
 
     func nextId() -> UInt64 { ids.wrappingAdd(1, ordering: .relaxed).oldValue }
 
-    func send(_ message: RequestMessage, on channel: any Channel) async throws -> ServerMessage {
-        let data = try MessageCodec.encode(message)
+    func send(_ message: RequestMessage, via outbound: OutboundFrames) async throws -> ServerMessage {
+        let bytes = try MessageCodec.encodeBytes(message)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let closed = inner.withLock { inner -> (any Error)? in
@@ -163,9 +165,9 @@ final class ClientState: Sendable {
                     continuation.resume(throwing: closed)
                     return
                 }
-                var buffer = channel.allocator.buffer(capacity: data.count)
-                buffer.writeBytes(data)
-                channel.writeAndFlush(buffer).whenFailure { [self] error in
+                var buffer = outbound.channel.allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                outbound.enqueue(buffer) { [self] error in
                     self.fail(
                         id: message.id, with: OrchestratorError(.unavailable, "sending to the server failed: \(error)"))
                 }
