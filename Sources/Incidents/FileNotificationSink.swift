@@ -11,20 +11,40 @@ import Synchronization
 ///
 ///     {"at":"2026-11-22T10:15:30.125Z","incident":"incident-payment-api","key":"incident-payment-api/…/3","kind":"escalated","level":1,"responder":null,"service":"payment-api"}
 ///
-/// Each delivery takes an exclusive `flock` on the file, reads what other processes appended since
-/// this one last looked, checks the key, appends, and fsyncs, so that a key is never written twice.
-public final class FileNotificationSink: NotificationSink {
+/// Deliveries are committed in groups, like a database's group commit: whatever arrives while one
+/// group is being written waits for the next. For each group one thread takes an exclusive `flock` on
+/// the file, reads what other processes appended since this one last looked, drops the keys already
+/// there, appends the rest in one write and fsyncs once; only then does any delivery of the group
+/// return. A key is never written twice, and no delivery returns before its line is on disk.
+public final class FileNotificationSink: NotificationSink, Sendable {
     public let path: String
     /// Simulated latency of a real notification service (fault-injection tests): each delivery
     /// waits a random time in this range, in milliseconds, before it is applied.
     public let latencyMs: ClosedRange<Int>?
     private let state = Mutex(SinkState())
+    /// Where groups are written: blocking file calls stay off Swift's cooperative threads.
+    private let queue = DispatchQueue(label: "incident-orchestrator.notification-sink")
+
+    private struct Delivery {
+        var notification: Notification
+        var key: String
+        var continuation: CheckedContinuation<NotificationReceipt, any Error>
+    }
 
     private struct SinkState {
+        var pending: [Delivery] = []
+        var writing = false
+    }
+
+    /// What the writing thread alone touches.
+    private final class FileState: @unchecked Sendable {
         var keys: Set<String> = []
         var offset: Int = 0
         var partialLine: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var fd: Int32 = -1
     }
+    private let file = FileState()
 
     public init(path: String, latencyMs: ClosedRange<Int>? = nil) throws {
         self.path = path
@@ -40,62 +60,111 @@ public final class FileNotificationSink: NotificationSink {
         close(fd)
     }
 
+    deinit {
+        if file.fd >= 0 { close(file.fd) }
+    }
+
     public func deliver(_ notification: Notification, idempotencyKey: String) async throws -> NotificationReceipt {
         if let latencyMs, latencyMs.upperBound > 0 {
             try await Task.sleep(for: .milliseconds(Int.random(in: latencyMs)))
         }
-        return try state.withLock { state in
-            try append(notification, key: idempotencyKey, state: &state)
+        return try await withCheckedThrowingContinuation { continuation in
+            let lead = state.withLock { state in
+                state.pending.append(
+                    Delivery(notification: notification, key: idempotencyKey, continuation: continuation))
+                if state.writing { return false }
+                state.writing = true
+                return true
+            }
+            if lead { queue.async { self.writeGroups() } }
         }
     }
 
-    private func append(_ notification: Notification, key: String, state: inout SinkState) throws -> NotificationReceipt
-    {
-        let fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw SinkError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+    /// Writes groups until none is waiting.
+    private func writeGroups() {
+        while true {
+            let group = state.withLock { state -> [Delivery] in
+                let group = state.pending
+                state.pending.removeAll(keepingCapacity: true)
+                if group.isEmpty { state.writing = false }
+                return group
+            }
+            if group.isEmpty { return }
+            do {
+                let receipts = try append(group)
+                for (delivery, receipt) in zip(group, receipts) { delivery.continuation.resume(returning: receipt) }
+            } catch {
+                for delivery in group { delivery.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func append(_ group: [Delivery]) throws -> [NotificationReceipt] {
+        if file.fd < 0 {
+            file.fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+            guard file.fd >= 0 else { throw SinkError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        }
+        let fd = file.fd
         guard flock(fd, LOCK_EX) == 0 else {
             throw SinkError("cannot lock \(path): \(String(cString: strerror(errno)))")
         }
         defer { flock(fd, LOCK_UN) }
-        // Catch up with lines other processes appended.
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = pread(fd, &buffer, buffer.count, off_t(state.offset))
-            if count <= 0 { break }
-            state.offset += count
-            for byte in buffer[0..<count] {
-                if byte == UInt8(ascii: "\n") {
-                    if let line = try? JSONSerialization.jsonObject(with: Data(state.partialLine)) as? [String: Any],
-                        let seen = line["key"] as? String
-                    {
-                        state.keys.insert(seen)
-                    }
-                    state.partialLine.removeAll(keepingCapacity: true)
-                } else {
-                    state.partialLine.append(byte)
-                }
-            }
-        }
+        catchUp(fd)
         let now = Timestamp.now().iso8601
-        if state.keys.contains(key) {
-            return NotificationReceipt(key: key, delivered: false, at: now)
+        var receipts: [NotificationReceipt] = []
+        var bytes: [UInt8] = []
+        var added: Set<String> = []
+        for delivery in group {
+            if file.keys.contains(delivery.key) || added.contains(delivery.key) {
+                receipts.append(NotificationReceipt(key: delivery.key, delivered: false, at: now))
+                continue
+            }
+            let notification = delivery.notification
+            let line: [String: JSONValue] = [
+                "key": .string(delivery.key), "incident": .string(notification.incident),
+                "service": .string(notification.service), "kind": .string(notification.kind.rawValue),
+                "level": .int(Int64(notification.level)),
+                "responder": notification.responder.map(JSONValue.string) ?? .null, "at": .string(now),
+            ]
+            bytes += Array(JSONValue.object(line).jsonText.utf8)
+            bytes.append(UInt8(ascii: "\n"))
+            added.insert(delivery.key)
+            receipts.append(NotificationReceipt(key: delivery.key, delivered: true, at: now))
         }
-        var line: [String: JSONValue] = [
-            "key": .string(key), "incident": .string(notification.incident), "service": .string(notification.service),
-            "kind": .string(notification.kind.rawValue), "level": .int(Int64(notification.level)),
-            "responder": notification.responder.map(JSONValue.string) ?? .null, "at": .string(now),
-        ]
-        line["responder"] = notification.responder.map(JSONValue.string) ?? .null
-        let bytes = Array((JSONValue.object(line).jsonText + "\n").utf8)
+        guard !bytes.isEmpty else { return receipts }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
             throw SinkError("writing to \(path) failed: \(String(cString: strerror(errno)))")
         }
-        fsync(fd)
-        state.offset += bytes.count
-        state.keys.insert(key)
-        return NotificationReceipt(key: key, delivered: true, at: now)
+        guard fsync(fd) == 0 else {
+            throw SinkError("syncing \(path) failed: \(String(cString: strerror(errno)))")
+        }
+        file.offset += bytes.count
+        file.keys.formUnion(added)
+        return receipts
+    }
+
+    /// Reads the lines other processes appended since this one last looked, remembering their keys.
+    private func catchUp(_ fd: Int32) {
+        while true {
+            let count = file.buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(file.offset)) }
+            if count <= 0 { break }
+            file.offset += count
+            for byte in file.buffer[0..<count] {
+                if byte == UInt8(ascii: "\n") {
+                    if let line = try? MessageCodec.decode(KeyOnly.self, from: file.partialLine) {
+                        file.keys.insert(line.key)
+                    }
+                    file.partialLine.removeAll(keepingCapacity: true)
+                } else {
+                    file.partialLine.append(byte)
+                }
+            }
+        }
+    }
+
+    private struct KeyOnly: Decodable {
+        var key: String
     }
 }
 
