@@ -29,11 +29,23 @@ final class ObjectBox {
             break
         }
         if ordered { return members }
-        // A stable sort keeps repeated keys in encoding order.
-        let sorted = members.enumerated().sorted { lhs, rhs in
-            if lhs.element.key == rhs.element.key { return lhs.offset < rhs.offset }
-            return JSONKeys.precedes(lhs.element.key, rhs.element.key)
-        }.map(\.element)
+        // Objects are small: an insertion sort, stable, so of a key encoded twice the later stays later.
+        var sorted = members
+        for index in 1..<sorted.count {
+            let member = sorted[index]
+            var position = index
+            while position > 0 && JSONKeys.precedes(member.key, sorted[position - 1].key) {
+                sorted[position] = sorted[position - 1]
+                position -= 1
+            }
+            if position != index { sorted[position] = member }
+        }
+        var repeated = false
+        for index in 1..<sorted.count where sorted[index - 1].key == sorted[index].key {
+            repeated = true
+            break
+        }
+        if !repeated { return sorted }
         var result: [(key: String, value: EncodedValue)] = []
         result.reserveCapacity(sorted.count)
         for member in sorted {
