@@ -94,6 +94,24 @@ final class BenchStack: @unchecked Sendable {
         return nil
     }
 
+    /// CPU time (user + system) a process has used so far, in milliseconds, from /proc/<pid>/stat.
+    static func cpuMilliseconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = text.range(of: ") ", options: .backwards)
+        else { return nil }
+        // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
+        let fields = text[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// CPU milliseconds used so far by the server and by all workers together.
+    var cpuMilliseconds: (server: Double, workers: Double) {
+        let server = self.server.flatMap { Self.cpuMilliseconds(pid: $0.processIdentifier) } ?? 0
+        let workers = self.workers.reduce(0.0) { $0 + (Self.cpuMilliseconds(pid: $1.processIdentifier) ?? 0) }
+        return (server, workers)
+    }
+
     func killServer() {
         if let server { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         server = nil

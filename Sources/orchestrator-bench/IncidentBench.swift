@@ -31,6 +31,8 @@ struct IncidentBench: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))
         let samples = SampleStore()
         let failures = FailureList()
+        let cpuBefore = stack.cpuMilliseconds
+        let benchCPUBefore = BenchStack.cpuMilliseconds(pid: getpid()) ?? 0
         let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             var next = 0
@@ -50,6 +52,12 @@ struct IncidentBench: AsyncParsableCommand {
             for await _ in group where next < incidents { add() }
         }
         let wall = milliseconds(ContinuousClock.now - started) / 1000
+        let cpuAfter = stack.cpuMilliseconds
+        let benchCPU = (BenchStack.cpuMilliseconds(pid: getpid()) ?? 0) - benchCPUBefore
+        // CPU per incident is steadier than throughput on a shared machine whose speed varies.
+        func perIncident(_ total: Double) -> JSONValue {
+            .double((total / Double(max(1, incidents)) * 1000).rounded() / 1000)
+        }
         let collected = samples.snapshot
         let problems = failures.all
         let (start, signal, query, result) = (
@@ -70,6 +78,9 @@ struct IncidentBench: AsyncParsableCommand {
             "query_p50_ms": .double(query.p50), "query_p99_ms": .double(query.p99),
             "result_p50_ms": .double(result.p50), "result_p99_ms": .double(result.p99),
             "server_peak_rss_mib": stack.serverPeakRSSMiB.map(JSONValue.double) ?? .null,
+            "server_cpu_ms_per_incident": perIncident(cpuAfter.server - cpuBefore.server),
+            "workers_cpu_ms_per_incident": perIncident(cpuAfter.workers - cpuBefore.workers),
+            "client_cpu_ms_per_incident": perIncident(benchCPU),
             "errors": .int(Int64(problems.count)),
         ]
         print(JSONValue.object(report).jsonText)
