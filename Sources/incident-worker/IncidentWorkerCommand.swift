@@ -67,7 +67,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
             taskQueue: taskQueue)
         options.tls = try connection.tlsContext()
         options.maxConcurrentActivities = concurrency
-        options.workflowPollers = max(2, min(concurrency, 8))
+        options.workflowPollers = max(2, min(concurrency, 16))
         let worker = Worker(options: options, registry: registry, logger: logger)
         logger.info("notifications go to \(logPath)")
         let group = ServiceGroup(
