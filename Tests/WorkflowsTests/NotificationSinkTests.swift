@@ -1,0 +1,82 @@
+import Foundation
+import Incidents
+import OrchestratorProtocol
+import Testing
+
+@Suite("Notification sink")
+struct NotificationSinkTests {
+    private func temporaryLog() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sink-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("notifications.jsonl").path
+    }
+
+    private func lines(_ path: String) throws -> [[String: JSONValue]] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            guard case .object(let members) = try JSONValue(jsonText: String(line)) else {
+                Issue.record("not an object: \(line)")
+                return [:]
+            }
+            return members
+        }
+    }
+
+    @Test("concurrent deliveries through two sinks on one file write each key once, every line whole")
+    func concurrentDeliveriesWriteEachKeyOnce() async throws {
+        let path = try temporaryLog()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        // Two sinks stand for two worker processes: each has its own lock holder and catch-up state.
+        let sinks = [try FileNotificationSink(path: path), try FileNotificationSink(path: path)]
+        let keys = (0..<60).map { "incident-\($0 % 20)/run/\($0)" }
+        let receipts = try await withThrowingTaskGroup(of: NotificationReceipt.self) { group in
+            // Every key three times, through both sinks, all at once.
+            for round in 0..<3 {
+                for (index, key) in keys.enumerated() {
+                    let sink = sinks[(index + round) % 2]
+                    group.addTask {
+                        try await sink.deliver(
+                            Notification(
+                                incident: "incident-\(index % 20)", service: "svc-\(index % 20)", kind: .opened,
+                                level: 0, responder: nil),
+                            idempotencyKey: key)
+                    }
+                }
+            }
+            var all: [NotificationReceipt] = []
+            for try await receipt in group { all.append(receipt) }
+            return all
+        }
+        #expect(receipts.count == 180)
+        let delivered = receipts.filter(\.delivered).map(\.key)
+        #expect(delivered.count == keys.count)
+        #expect(Set(delivered) == Set(keys))
+        let written = try lines(path)
+        #expect(written.count == keys.count)
+        let writtenKeys = written.compactMap { line -> String? in
+            if case .string(let key)? = line["key"] { return key }
+            return nil
+        }
+        #expect(Set(writtenKeys) == Set(keys))
+        #expect(writtenKeys.count == Set(writtenKeys).count)
+    }
+
+    @Test("a new sink on an existing file does not deliver keys already there")
+    func restartedSinkSkipsKeysOnFile() async throws {
+        let path = try temporaryLog()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let notification = Notification(
+            incident: "incident-a", service: "a", kind: .acked, level: 0, responder: "alice")
+        let first = try await FileNotificationSink(path: path).deliver(notification, idempotencyKey: "k1")
+        #expect(first.delivered)
+        // A worker restarted after a kill: its new sink must learn the key from the file.
+        let again = try await FileNotificationSink(path: path).deliver(notification, idempotencyKey: "k1")
+        #expect(!again.delivered)
+        let other = try await FileNotificationSink(path: path).deliver(notification, idempotencyKey: "k2")
+        #expect(other.delivered)
+        let written = try lines(path)
+        #expect(written.count == 2)
+        #expect(written.last?["responder"] == .string("alice"))
+    }
+}
