@@ -217,7 +217,10 @@ public actor Engine {
     func appendEvent(_ execution: Execution, _ attributes: EventAttributes, at time: Timestamp? = nil) -> Int64 {
         let id = execution.persisted.nextEventId
         execution.persisted.nextEventId += 1
-        let event = HistoryEvent(eventId: id, eventTime: time ?? clock.now(), attributes: attributes)
+        var event = HistoryEvent(eventId: id, eventTime: time ?? clock.now(), attributes: attributes)
+        // Once, here: the store writes these bytes and every task or page carrying the event splices
+        // them. Attributes that cannot be encoded fail the commit, as before.
+        try? event.encodeAttributesOnce()
         execution.tail.append(event)
         execution.unpersisted.append(event)
         markDirty(execution)

@@ -4,7 +4,13 @@
 public struct HistoryEvent: Sendable, Hashable {
     public var eventId: Int64
     public var eventTime: Timestamp
-    public var attributes: EventAttributes
+    public var attributes: EventAttributes {
+        didSet { encodedAttributes = nil }
+    }
+    /// The canonical JSON of `attributes`, when known: the server encodes an event's attributes once,
+    /// stores these bytes and splices them into every message that carries the event, instead of
+    /// encoding the attributes again for each. Not part of the value (equality ignores it).
+    public private(set) var encodedAttributes: [UInt8]?
 
     public init(eventId: Int64, eventTime: Timestamp, attributes: EventAttributes) {
         self.eventId = eventId
@@ -12,7 +18,28 @@ public struct HistoryEvent: Sendable, Hashable {
         self.attributes = attributes
     }
 
+    /// An event whose attributes' canonical JSON is known (as read from the store).
+    public init(eventId: Int64, eventTime: Timestamp, attributes: EventAttributes, encodedAttributes: [UInt8]) {
+        self.init(eventId: eventId, eventTime: eventTime, attributes: attributes)
+        self.encodedAttributes = encodedAttributes
+    }
+
+    /// Encodes the attributes now and keeps their bytes for every later encoding of this event.
+    public mutating func encodeAttributesOnce() throws {
+        if encodedAttributes == nil { encodedAttributes = try MessageCodec.encodeBytes(attributes) }
+    }
+
     public var eventType: EventType { attributes.eventType }
+
+    public static func == (lhs: HistoryEvent, rhs: HistoryEvent) -> Bool {
+        lhs.eventId == rhs.eventId && lhs.eventTime == rhs.eventTime && lhs.attributes == rhs.attributes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(eventId)
+        hasher.combine(eventTime)
+        hasher.combine(attributes)
+    }
 }
 
 /// The type of a history event, by its Temporal name.
@@ -162,7 +189,11 @@ extension HistoryEvent: Codable {
         try container.encode(eventId, forKey: .eventId)
         try container.encode(eventType, forKey: .eventType)
         try container.encode(eventTime, forKey: .eventTime)
-        try attributes.encodePayload(to: &container, forKey: .attributes)
+        if let encodedAttributes, encoder is ValueEncoder {
+            try container.encode(RawJSON(bytes: encodedAttributes), forKey: .attributes)
+        } else {
+            try attributes.encodePayload(to: &container, forKey: .attributes)
+        }
     }
 }
 

@@ -131,7 +131,7 @@ public final class SQLiteStore: HistoryStore {
                 for event in events {
                     try statement.execute(arguments: [
                         runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
-                        try MessageCodec.encode(event.attributes),
+                        try event.encodedAttributes.map { Data($0) } ?? MessageCodec.encode(event.attributes),
                     ])
                 }
             case .putWorkflowTask(let row):
@@ -370,8 +370,9 @@ public final class SQLiteStore: HistoryStore {
         let bare = try MessageCodec.decode(
             EventAttributes.Bare.self, from: data, userInfo: [EventAttributes.eventTypeUserInfoKey: type])
         return HistoryEvent(
-            eventId: row["event_id"], eventTime: Timestamp(milliseconds: row["event_time"]), attributes: bare.attributes
-        )
+            eventId: row["event_id"], eventTime: Timestamp(milliseconds: row["event_time"]),
+            attributes: bare.attributes,
+            encodedAttributes: Array(data))
     }
 
     // MARK: - Files

@@ -76,6 +76,10 @@ struct SQLiteStoreTests {
                 try store.events(runSeq: 7, afterEventId: 2, throughEventId: 4, limit: 10).map(\.eventId) == [3, 4])
             #expect(try store.events(runSeq: 7, afterEventId: 0, throughEventId: 5, limit: 2).map(\.eventId) == [1, 2])
             #expect(try store.lastEvent(runSeq: 7) == events.last)
+            // Read back, events carry the stored attribute bytes, which are their canonical encoding.
+            for event in try store.events(runSeq: 7) {
+                #expect(try event.encodedAttributes == MessageCodec.encodeBytes(event.attributes))
+            }
         }
     }
 

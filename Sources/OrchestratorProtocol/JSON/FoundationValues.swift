@@ -77,6 +77,12 @@ extension EncodedValue {
             return .double(number)
         case .string(let text): return .string(text)
         case .payload(let value): return value
+        case .raw(let text):
+            do {
+                return try MessageCodec.decode(JSONValue.self, from: text)
+            } catch {
+                throw JSONWriteError(message: "passed-through JSON is not valid: \(error)")
+            }
         case .array(let box):
             var items: [JSONValue] = []
             items.reserveCapacity(box.items.count)

@@ -16,6 +16,7 @@ struct JSONWriter {
         case .double(let number): try write(double: number)
         case .string(let text): write(string: text)
         case .payload(let payload): try write(payload)
+        case .raw(let text): bytes.append(contentsOf: text)
         case .array(let box):
             bytes.append(UInt8(ascii: "["))
             var first = true

@@ -9,6 +9,8 @@ enum EncodedValue {
     case double(Double)
     case string(String)
     case payload(JSONValue)
+    /// Canonical JSON text written before, passed through as it is.
+    case raw([UInt8])
     case array(ArrayBox)
     case object(ObjectBox)
     /// A `superEncoder` whose value is known only once its user is done with it.
@@ -136,6 +138,7 @@ final class ValueEncoder: Encoder {
         if T.self == JSONValue.self { return .payload(unsafeBitCast(value, to: JSONValue.self)) }
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
+        if T.self == RawJSON.self { return .raw(unsafeBitCast(value, to: RawJSON.self).bytes) }
         if let special = FoundationValues.encode(value) { return special }
         let child = ValueEncoder(parent: self, key: key)
         try value.encode(to: child)
@@ -309,6 +312,17 @@ struct UnkeyedValueEncodingContainer: UnkeyedEncodingContainer {
         let child = ValueEncoder(parent: encoder, key: nextKey)
         box.items.append(.deferred(child))
         return child
+    }
+}
+
+/// Canonical JSON text that this codec wrote earlier, encoded by copying its bytes.
+///
+/// Our encoder splices the bytes; any other encoder gets the value they denote.
+struct RawJSON: Encodable {
+    var bytes: [UInt8]
+
+    func encode(to encoder: any Encoder) throws {
+        try MessageCodec.decode(JSONValue.self, from: bytes).encode(to: encoder)
     }
 }
 
