@@ -83,10 +83,20 @@ extension Engine {
                 throw .internal("reading history for a workflow task failed: \(error)")
             }
         case .completeWorkflowTask(let body):
-            try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try await engine.completeWorkflowTask(body, connection: state)
+            guard
+                let next = try await withConnection(
+                    connection,
+                    { engine, state throws(OrchestratorError) in
+                        try await engine.completeWorkflowTask(body, connection: state)
+                    })
+            else {
+                return .completeWorkflowTask(CompleteWorkflowTaskResponse())
             }
-            return .completeWorkflowTask(Empty())
+            do {
+                return .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: try completeDelivery(next)))
+            } catch {
+                throw .internal("reading history for a workflow task failed: \(error)")
+            }
         case .failWorkflowTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
                 try await engine.failWorkflowTask(body, connection: state)

@@ -60,17 +60,19 @@ extension Engine {
 
     /// Hands the run's workflow task to a poller: WorkflowTaskStarted, the lease, the timeout.
     func startWorkflowTask(_ execution: Execution, poller: Poller<WorkflowTaskDelivery>) {
-        guard var task = execution.workflowTask else {
-            poller.continuation.resume(returning: nil)
-            return
-        }
-        let connection = connections[poller.connectionId]
+        poller.continuation.resume(returning: beginWorkflowTask(execution, connectionId: poller.connectionId))
+    }
+
+    /// Starts the run's workflow task for a connection: WorkflowTaskStarted, the lease, the timeout.
+    func beginWorkflowTask(_ execution: Execution, connectionId: UInt64) -> WorkflowTaskDelivery? {
+        guard var task = execution.workflowTask else { return nil }
+        let connection = connections[connectionId]
         let now = clock.now()
         let identity = connection?.handle.identity
         let startedId = appendEvent(
             execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now
         )
-        task.location = .started(poller.connectionId)
+        task.location = .started(connectionId)
         task.startedEventId = startedId
         task.startedTime = now
         task.identity = identity
@@ -80,7 +82,7 @@ extension Engine {
             .workflowTaskStartToClose(
                 runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: startedId),
             at: now.adding(milliseconds: execution.persisted.workflowTaskTimeoutMs))
-        let sticky = execution.stickyConnection == poller.connectionId
+        let sticky = execution.stickyConnection == connectionId
         let previous = execution.persisted.previousStartedEventId
         // Bounded: a worker fetches what a task does not carry with getWorkflowHistory, page by page.
         let cap = max(1, configuration.maximumEventsPerTask)
@@ -100,10 +102,10 @@ extension Engine {
                 startedEventId: startedId, events: events),
             historyPrefixThrough: prefixThrough,
             runSeq: execution.runSeq)
-        execution.stickyConnection = poller.connectionId
+        execution.stickyConnection = connectionId
         statistics.workflowTasksStarted += 1
         if sticky { statistics.stickyHits += 1 }
-        poller.continuation.resume(returning: delivery)
+        return delivery
     }
 
     /// Attaches the history a non-sticky worker lacks. Runs outside the actor: it reads committed events.
@@ -193,8 +195,10 @@ extension Engine {
         return (execution, task)
     }
 
+    /// Applies a task's commands. Returns the run's next task, started for the same connection, when
+    /// the request asked for it and the completion scheduled one (events arrived while the task ran).
     func completeWorkflowTask(_ request: CompleteWorkflowTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError)
+        async throws(OrchestratorError) -> WorkflowTaskDelivery?
     {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
@@ -221,7 +225,7 @@ extension Engine {
                     type: "UnhandledCommand"),
                 identity: identity)
             try await durable()
-            return
+            return nil
         }
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
         let completedId = appendEvent(
@@ -249,6 +253,10 @@ extension Engine {
             flushBufferedEvents(execution)
             if hadBuffered || execution.needsWorkflowTask {
                 scheduleWorkflowTask(execution)
+                if request.returnNewWorkflowTask == true && request.stickyCache != false {
+                    // Not dispatched at commit: it goes back with this answer (see below).
+                    execution.workflowTask?.location = .returnedWithCompletion(connection.id)
+                }
             }
             execution.stickyConnection = (request.stickyCache ?? true) ? connection.id : nil
             if execution.workflowTask == nil && !execution.queriesAwaitingTask.isEmpty {
@@ -257,7 +265,36 @@ extension Engine {
         }
         execution.needsWorkflowTask = false
         statistics.workflowTasksCompleted += 1
-        try await durable()
+        let returning = execution.workflowTask.map { $0.location == .returnedWithCompletion(connection.id) } ?? false
+        do {
+            try await durable()
+        } catch {
+            if returning { releaseReturnedTask(execution, connection: connection) }
+            throw error
+        }
+        guard returning else { return nil }
+        return startReturnedTask(execution, connection: connection)
+    }
+
+    /// Starts the task a completion scheduled for the connection that completed, now that the
+    /// completion is durable; if the connection went away meanwhile, routes the task as usual.
+    private func startReturnedTask(_ execution: Execution, connection: ConnectionState) -> WorkflowTaskDelivery? {
+        guard execution.isOpen, let task = execution.workflowTask,
+            task.location == .returnedWithCompletion(connection.id)
+        else { return nil }
+        guard connections[connection.id] === connection else {
+            releaseReturnedTask(execution, connection: connection)
+            return nil
+        }
+        statistics.workflowTasksReturnedWithCompletion += 1
+        return beginWorkflowTask(execution, connectionId: connection.id)
+    }
+
+    /// Routes a task held back for a completion's answer like any other task.
+    private func releaseReturnedTask(_ execution: Execution, connection: ConnectionState) {
+        guard let task = execution.workflowTask, task.location == .returnedWithCompletion(connection.id) else { return }
+        execution.workflowTask?.location = .notReady
+        dispatchWorkflowTask(execution)
     }
 
     func failWorkflowTask(_ request: FailWorkflowTaskRequest, connection: ConnectionState)

@@ -441,6 +441,8 @@ public struct EngineStatistics: Sendable, Hashable {
     public var queries = 0
     public var workflowTasksStarted = 0
     public var workflowTasksCompleted = 0
+    /// Workflow tasks handed out in the answer to the completion of the task before them.
+    public var workflowTasksReturnedWithCompletion = 0
     public var stickyHits = 0
     public var stickyFallbacks = 0
     public var activitiesStarted = 0

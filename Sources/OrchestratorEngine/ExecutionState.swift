@@ -42,6 +42,8 @@ enum WorkflowTaskLocation: Equatable {
     case sticky(UInt64)
     /// In its task queue for any poller.
     case queued
+    /// To be handed to this connection in the answer to its completion of the task before it.
+    case returnedWithCompletion(UInt64)
     /// Handed to a worker connection.
     case started(UInt64)
     /// Failed; will be scheduled again when the retry timer fires.

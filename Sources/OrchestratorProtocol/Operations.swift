@@ -192,7 +192,7 @@ public enum Response: Sendable, Hashable {
     case requestCancelWorkflow(RunResponse)
     case terminateWorkflow(RunResponse)
     case pollWorkflowTask(PollWorkflowTaskResponse)
-    case completeWorkflowTask(Empty)
+    case completeWorkflowTask(CompleteWorkflowTaskResponse)
     case failWorkflowTask(Empty)
     case pollActivityTask(PollActivityTaskResponse)
     case completeActivityTask(Empty)
@@ -250,7 +250,8 @@ public enum Response: Sendable, Hashable {
         case .terminateWorkflow: self = .terminateWorkflow(try container.decode(RunResponse.self, forKey: key))
         case .pollWorkflowTask:
             self = .pollWorkflowTask(try container.decode(PollWorkflowTaskResponse.self, forKey: key))
-        case .completeWorkflowTask: self = .completeWorkflowTask(try container.decode(Empty.self, forKey: key))
+        case .completeWorkflowTask:
+            self = .completeWorkflowTask(try container.decode(CompleteWorkflowTaskResponse.self, forKey: key))
         case .failWorkflowTask: self = .failWorkflowTask(try container.decode(Empty.self, forKey: key))
         case .pollActivityTask:
             self = .pollActivityTask(try container.decode(PollActivityTaskResponse.self, forKey: key))
@@ -410,7 +411,7 @@ extension PollWorkflowTaskRequest: RequestBody {
 extension CompleteWorkflowTaskRequest: RequestBody {
     public static var operation: OperationName { .completeWorkflowTask }
     public var request: Request { .completeWorkflowTask(self) }
-    public static func result(from response: Response) -> Empty? {
+    public static func result(from response: Response) -> CompleteWorkflowTaskResponse? {
         if case .completeWorkflowTask(let result) = response { return result }
         return nil
     }

@@ -56,12 +56,26 @@ public struct CompleteWorkflowTaskRequest: Sendable, Hashable, Codable {
     public var identity: String?
     /// Whether this worker keeps the run cached (sticky routing). Default true.
     public var stickyCache: Bool?
-    public init(taskToken: String, commands: [Command], identity: String? = nil, stickyCache: Bool? = nil) {
+    /// Whether the answer should carry the run's next workflow task when the completion schedules one
+    /// (events arrived while this task ran), instead of the worker polling for it. Default false.
+    public var returnNewWorkflowTask: Bool?
+    public init(
+        taskToken: String, commands: [Command], identity: String? = nil, stickyCache: Bool? = nil,
+        returnNewWorkflowTask: Bool? = nil
+    ) {
         self.taskToken = taskToken
         self.commands = commands
         self.identity = identity
         self.stickyCache = stickyCache
+        self.returnNewWorkflowTask = returnNewWorkflowTask
     }
+}
+
+public struct CompleteWorkflowTaskResponse: Sendable, Hashable, Codable {
+    /// The run's next workflow task, started for this connection, when the request asked for it and
+    /// the completion scheduled one. Absent otherwise: the next task comes through a poll.
+    public var workflowTask: WorkflowTask?
+    public init(workflowTask: WorkflowTask? = nil) { self.workflowTask = workflowTask }
 }
 
 public struct FailWorkflowTaskRequest: Sendable, Hashable, Codable {

@@ -220,7 +220,12 @@ public final class Worker: Service, Sendable {
 
     private func pollWorkflowTasks(_ client: OrchestratorClient, cache: WorkflowCache) async {
         await pollLoop(client, { PollWorkflowTaskRequest(taskQueue: $0, identity: $1, timeoutMs: $2) }) { response in
-            if let task = response.task { await self.process(task, client: client, cache: cache) }
+            // A completion may answer with the run's next task (events arrived while it ran): run it
+            // at once rather than polling for it.
+            var next = response.task
+            while let task = next, !self.isStopping {
+                next = await self.process(task, client: client, cache: cache)
+            }
         }
     }
 
@@ -235,7 +240,9 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private func process(_ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache) async {
+    /// Runs a workflow task and completes it; returns the run's next task if the server handed it back.
+    private func process(_ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache) async -> WorkflowTask?
+    {
         var logger = self.logger
         logger[metadataKey: "workflowId"] = "\(task.workflowId)"
         logger[metadataKey: "runId"] = "\(task.runId)"
@@ -259,20 +266,21 @@ public final class Worker: Service, Sendable {
             logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
             await cache.evict(runId: task.runId)
             if options.nonDeterminism == .failWorkflow {
-                await complete(
+                return await complete(
                     task, [.failWorkflowExecution(.init(failure: Failure(error: error)))], client: client,
-                    logger: logger)
+                    logger: logger
+                ).next
             } else {
                 await fail(task, cause: .nonDeterministicError, error: error, client: client, logger: logger)
             }
-            return
+            return nil
         } catch {
             logger.error("workflow task failed", metadata: ["error": "\(error)"])
             await cache.evict(runId: task.runId)
             await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
-            return
+            return nil
         }
-        let accepted = await complete(task, commands, client: client, logger: logger)
+        let (accepted, next) = await complete(task, commands, client: client, logger: logger)
         if !accepted { await cache.evict(runId: task.runId) }
         counters.withLock { counters in
             counters.workflowTasks += 1
@@ -284,6 +292,7 @@ public final class Worker: Service, Sendable {
                 "commands": "\(commands.map(\.commandType.rawValue).joined(separator: ","))", "replayed": "\(replayed)",
                 "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
             ])
+        return next
     }
 
     /// The run's history up to the task: what the task carries, after the events fetched from the server.
@@ -314,17 +323,19 @@ public final class Worker: Service, Sendable {
         return events
     }
 
-    @discardableResult
+    /// Sends a task's commands; whether the server took them, and the run's next task if it handed it back.
     private func complete(_ task: WorkflowTask, _ commands: [Command], client: OrchestratorClient, logger: Logger) async
-        -> Bool
+        -> (accepted: Bool, next: WorkflowTask?)
     {
         do {
-            _ = try await client.send(
-                CompleteWorkflowTaskRequest(taskToken: task.taskToken, commands: commands, identity: options.identity))
-            return true
+            let response = try await client.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: commands, identity: options.identity,
+                    returnNewWorkflowTask: true))
+            return (true, response.workflowTask)
         } catch {
             logger.warning("the server did not take the workflow task's commands", metadata: ["error": "\(error)"])
-            return false
+            return (false, nil)
         }
     }
 

@@ -76,6 +76,75 @@ struct WorkflowTaskTests {
         }
     }
 
+    @Test("a completion asked to return the next task answers with it when events arrived meanwhile")
+    func completionReturnsNextTask() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-return")
+            let worker = try await h.worker()
+            // Another poller of the same worker waits: the returned task must not go to it.
+            async let otherPoll = h.poll(worker, timeoutMs: 800)
+            let first = try #require(try await h.poll(worker))
+            try await h.signal("wf-return", "add-alert", ["alertID": "ALERT-001"])
+            let answer = try await worker.send(
+                CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [], returnNewWorkflowTask: true))
+            let second = try #require(answer.workflowTask)
+            #expect(
+                second.events.map(\.eventType) == [
+                    .workflowTaskCompleted, .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted,
+                ])
+            #expect(second.previousStartedEventId == 3)
+            #expect(try await otherPoll == nil)
+            // The returned task is held like a polled one: completing it works, and nothing else is pending.
+            let third = try await worker.send(
+                CompleteWorkflowTaskRequest(taskToken: second.taskToken, commands: [], returnNewWorkflowTask: true))
+            #expect(third.workflowTask == nil)
+            #expect(try await h.poll(worker, timeoutMs: 300) == nil)
+            let types = try await h.types("wf-return")
+            #expect(types.filter { $0 == .workflowTaskCompleted }.count == 2)
+            #expect(types.filter { $0 == .workflowTaskStarted }.count == 2)
+        }
+    }
+
+    @Test("without the request, or when nothing arrived, a completion answers no task and a poll gets the next")
+    func completionWithoutReturn() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-noreturn")
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            try await h.signal("wf-noreturn", "add-alert", ["alertID": "ALERT-001"])
+            let answer = try await worker.send(CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: []))
+            #expect(answer.workflowTask == nil)
+            let second = try #require(try await h.poll(worker))
+            #expect(second.events.contains { $0.eventType == .workflowExecutionSignaled })
+            let last = try await worker.send(
+                CompleteWorkflowTaskRequest(taskToken: second.taskToken, commands: [], returnNewWorkflowTask: true))
+            #expect(last.workflowTask == nil)
+        }
+    }
+
+    @Test("a task held back for a completion's answer goes to the queue if that connection closed meanwhile")
+    func returnedTaskSurvivesClosedConnection() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-return-closed")
+            let a = try await h.worker("worker-a")
+            let first = try #require(try await h.poll(a))
+            try await h.signal("wf-return-closed", "add-alert", ["alertID": "ALERT-001"])
+            // The worker sends its completion and goes away before reading the answer.
+            async let answer = a.send(
+                CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [], returnNewWorkflowTask: true))
+            _ = try? await answer
+            await a.close()
+            let b = try await h.worker("worker-b")
+            // Whether A's answer carried the task (then A's close fails it and it is retried) or not,
+            // B gets a task that holds the signal.
+            let task = try #require(try await h.poll(b))
+            let history = try await h.history("wf-return-closed")
+            #expect(history.contains { $0.eventType == .workflowExecutionSignaled })
+            #expect(task.workflowId == "wf-return-closed")
+            try await h.complete(b, task)
+        }
+    }
+
     @Test("a signal to a run with no task running schedules one")
     func signalSchedulesTask() async throws {
         try await Harness.with { h in
