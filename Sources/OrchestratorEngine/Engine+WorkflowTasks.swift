@@ -76,6 +76,20 @@ extension Engine {
         task.startedEventId = startedId
         task.startedTime = now
         task.identity = identity
+        // Queries waiting for this run's pending task ride along: the worker answers them in the
+        // completion, right after applying the task's events (no push, no wait for the commit).
+        var carried: [WorkflowQuery] = []
+        if let connection, connection.answersQueriesInTasks {
+            for queryId in execution.queriesAwaitingTask {
+                guard var query = queries[queryId] else { continue }
+                query.connectionId = connectionId
+                queries[queryId] = query
+                connection.pendingQueries.insert(queryId)
+                task.queries.append(queryId)
+                carried.append(query.query)
+            }
+            execution.queriesAwaitingTask.removeAll()
+        }
         execution.workflowTask = task
         connection?.heldWorkflowTasks.insert(execution.runSeq)
         addTimer(
@@ -99,7 +113,7 @@ extension Engine {
                     runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: startedId),
                 workflowId: execution.workflowId, runId: execution.runId, workflowType: execution.workflowType,
                 taskQueue: task.taskQueue, attempt: task.attempt, previousStartedEventId: previous,
-                startedEventId: startedId, events: events),
+                startedEventId: startedId, events: events, queries: carried.isEmpty ? nil : carried),
             historyPrefixThrough: prefixThrough,
             runSeq: execution.runSeq)
         execution.stickyConnection = connectionId
@@ -126,6 +140,7 @@ extension Engine {
     {
         try validateName(request.taskQueue, field: "taskQueue")
         connection.workflowQueues.insert(request.taskQueue)
+        if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         connection.lastPollTime = clock.now()
         // Tasks waiting for this connection because it caches their runs come first.
         var index = connection.stickyTasks.startIndex
@@ -202,6 +217,10 @@ extension Engine {
     {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
+        for answer in request.queryResults ?? [] where task.queries.contains(answer.queryId) {
+            try? respondQuery(answer, connection: connection)
+        }
+        returnCarriedQueries(execution, task)
         if let problem = validate(commands: request.commands, for: execution) {
             failStartedWorkflowTask(
                 execution, cause: .badCommand, failure: Failure(message: problem, type: "BadCommand"),
@@ -322,6 +341,7 @@ extension Engine {
         _ execution: Execution, cause: WorkflowTaskFailedCause, failure: Failure?, identity: String?
     ) {
         guard let task = execution.workflowTask, task.isStarted else { return }
+        returnCarriedQueries(execution, task)
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
         appendEvent(
             execution,
@@ -355,6 +375,20 @@ extension Engine {
         }
     }
 
+    /// Queries a task carried and its worker did not answer wait again for the run's next task (or
+    /// are pushed once none is pending), unless they were answered, timed out or moved on meanwhile.
+    func returnCarriedQueries(_ execution: Execution, _ task: WorkflowTaskState) {
+        guard case .started(let holder) = task.location else { return }
+        for queryId in task.queries {
+            guard var query = queries[queryId], query.connectionId == holder else { continue }
+            query.connectionId = nil
+            queries[queryId] = query
+            connections[holder]?.pendingQueries.remove(queryId)
+            execution.queriesAwaitingTask.append(queryId)
+        }
+        execution.workflowTask?.queries.removeAll()
+    }
+
     /// Attempt 2 at once, then 1 s, 2 s, 4 s… up to the configured maximum.
     func workflowTaskRetryDelay(attempt: Int32) -> Int64 {
         guard attempt > 2 else { return 0 }
@@ -376,6 +410,7 @@ extension Engine {
         logger.warning(
             "workflow task timed out",
             metadata: ["workflowId": "\(execution.workflowId)", "runId": "\(execution.runId)"])
+        returnCarriedQueries(execution, task)
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(runSeq) }
         appendEvent(
             execution,

@@ -44,6 +44,8 @@ final class ConnectionState {
     var heldWorkflowTasks: Set<Int64> = []
     var heldActivities: Set<ActivityRef> = []
     var pendingQueries: Set<String> = []
+    /// Whether its workflow tasks may carry queries (it polls with `answersQueriesInTasks`).
+    var answersQueriesInTasks = false
     var lastPollTime: Timestamp
 
     init(handle: any EngineConnection, now: Timestamp) {

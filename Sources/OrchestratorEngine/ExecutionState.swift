@@ -60,6 +60,8 @@ struct WorkflowTaskState {
     var startedEventId: Int64 = 0
     var startedTime: Timestamp?
     var identity: String?
+    /// Queries this task carries, to be answered in its completion.
+    var queries: [String] = []
 
     var isStarted: Bool {
         if case .started = location { return true }

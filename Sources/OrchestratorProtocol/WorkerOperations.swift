@@ -5,10 +5,16 @@ public struct PollWorkflowTaskRequest: Sendable, Hashable, Codable {
     public var identity: String?
     /// Long-poll limit. Default 60 000 ms; an empty response (`task` absent) comes after it.
     public var timeoutMs: Int64?
-    public init(taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil) {
+    /// Whether this connection answers queries carried by its workflow tasks (`WorkflowTask.queries`,
+    /// answered in `CompleteWorkflowTaskRequest.queryResults`). Default false: queries are pushed.
+    public var answersQueriesInTasks: Bool?
+    public init(
+        taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil, answersQueriesInTasks: Bool? = nil
+    ) {
         self.taskQueue = taskQueue
         self.identity = identity
         self.timeoutMs = timeoutMs
+        self.answersQueriesInTasks = answersQueriesInTasks
     }
 }
 
@@ -29,9 +35,13 @@ public struct WorkflowTask: Sendable, Hashable, Codable {
     public var previousStartedEventId: Int64
     public var startedEventId: Int64
     public var events: [HistoryEvent]
+    /// Queries to answer once the task's events are applied, in the completion's `queryResults`
+    /// (only to connections that poll with `answersQueriesInTasks`).
+    public var queries: [WorkflowQuery]?
     public init(
         taskToken: String, workflowId: String, runId: String, workflowType: String, taskQueue: String,
-        attempt: Int32, previousStartedEventId: Int64, startedEventId: Int64, events: [HistoryEvent]
+        attempt: Int32, previousStartedEventId: Int64, startedEventId: Int64, events: [HistoryEvent],
+        queries: [WorkflowQuery]? = nil
     ) {
         self.taskToken = taskToken
         self.workflowId = workflowId
@@ -42,6 +52,7 @@ public struct WorkflowTask: Sendable, Hashable, Codable {
         self.previousStartedEventId = previousStartedEventId
         self.startedEventId = startedEventId
         self.events = events
+        self.queries = queries
     }
 }
 
@@ -59,15 +70,19 @@ public struct CompleteWorkflowTaskRequest: Sendable, Hashable, Codable {
     /// Whether the answer should carry the run's next workflow task when the completion schedules one
     /// (events arrived while this task ran), instead of the worker polling for it. Default false.
     public var returnNewWorkflowTask: Bool?
+    /// Answers to the task's `queries`, computed after its events were applied. A query left out is
+    /// answered later the usual way (pushed once no task is pending).
+    public var queryResults: [RespondQueryRequest]?
     public init(
         taskToken: String, commands: [Command], identity: String? = nil, stickyCache: Bool? = nil,
-        returnNewWorkflowTask: Bool? = nil
+        returnNewWorkflowTask: Bool? = nil, queryResults: [RespondQueryRequest]? = nil
     ) {
         self.taskToken = taskToken
         self.commands = commands
         self.identity = identity
         self.stickyCache = stickyCache
         self.returnNewWorkflowTask = returnNewWorkflowTask
+        self.queryResults = queryResults
     }
 }
 

@@ -219,7 +219,11 @@ public final class Worker: Service, Sendable {
     // MARK: - Workflow tasks
 
     private func pollWorkflowTasks(_ client: OrchestratorClient, cache: WorkflowCache) async {
-        await pollLoop(client, { PollWorkflowTaskRequest(taskQueue: $0, identity: $1, timeoutMs: $2) }) { response in
+        let poll = { (queue: String, identity: String, timeoutMs: Int64) in
+            PollWorkflowTaskRequest(
+                taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true)
+        }
+        await pollLoop(client, poll) { response in
             // A completion may answer with the run's next task (events arrived while it ran): run it
             // at once rather than polling for it.
             var next = response.task
@@ -280,7 +284,18 @@ public final class Worker: Service, Sendable {
             await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
             return nil
         }
-        let (accepted, next) = await complete(task, commands, client: client, logger: logger)
+        // Queries the task carries see the state right after its events, as the commands do.
+        var answers: [RespondQueryRequest] = []
+        for query in task.queries ?? [] {
+            do {
+                guard let result = try await cache.queryCached(query) else { continue }
+                answers.append(RespondQueryRequest(queryId: query.queryId, result: result))
+            } catch {
+                answers.append(RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error)))
+            }
+        }
+        if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
+        let (accepted, next) = await complete(task, commands, queryResults: answers, client: client, logger: logger)
         if !accepted { await cache.evict(runId: task.runId) }
         counters.withLock { counters in
             counters.workflowTasks += 1
@@ -324,14 +339,15 @@ public final class Worker: Service, Sendable {
     }
 
     /// Sends a task's commands; whether the server took them, and the run's next task if it handed it back.
-    private func complete(_ task: WorkflowTask, _ commands: [Command], client: OrchestratorClient, logger: Logger) async
-        -> (accepted: Bool, next: WorkflowTask?)
-    {
+    private func complete(
+        _ task: WorkflowTask, _ commands: [Command], queryResults: [RespondQueryRequest] = [],
+        client: OrchestratorClient, logger: Logger
+    ) async -> (accepted: Bool, next: WorkflowTask?) {
         do {
             let response = try await client.send(
                 CompleteWorkflowTaskRequest(
                     taskToken: task.taskToken, commands: commands, identity: options.identity,
-                    returnNewWorkflowTask: true))
+                    returnNewWorkflowTask: true, queryResults: queryResults.isEmpty ? nil : queryResults))
             return (true, response.workflowTask)
         } catch {
             logger.warning("the server did not take the workflow task's commands", metadata: ["error": "\(error)"])

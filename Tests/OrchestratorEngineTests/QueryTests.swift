@@ -114,3 +114,98 @@ final class SeenSignals: @unchecked Sendable {
     var count: Int { lock.withLock { value } }
     func add(_ n: Int) { lock.withLock { value += n } }
 }
+
+@Suite("Queries carried by workflow tasks", .serialized)
+struct QueriesInTasksTests {
+    func poll(_ h: Harness, _ worker: OrchestratorClient, timeoutMs: Int64 = 5_000) async throws -> WorkflowTask? {
+        try await worker.send(
+            PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: timeoutMs, answersQueriesInTasks: true)
+        ).task
+    }
+
+    /// A run whose next task (for an acknowledged signal) is pending while a query waits for it.
+    func runWithPendingTask(_ h: Harness, _ id: String, worker: OrchestratorClient) async throws {
+        try await h.start(id)
+        try await h.complete(worker, try #require(try await poll(h, worker)))
+        try await h.signal(id, "add-alert", ["alertID": "A1"])
+    }
+
+    @Test("a query waiting for a pending task rides in it and is answered by its completion, with no push")
+    func queryAnsweredInCompletion() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            try await runWithPendingTask(h, "wf-qt", worker: worker)
+            let pushed = answerQueries(on: worker) { _ in "pushed" }
+            defer { pushed.cancel() }
+            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt", queryType: "status"))
+            try await Task.sleep(for: .milliseconds(150))
+            let task = try #require(try await poll(h, worker))
+            let carried = try #require(task.queries)
+            #expect(carried.map(\.queryType) == ["status"])
+            #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "from-task")]))
+            #expect(try await query.result == "from-task")
+        }
+    }
+
+    @Test("a carried query the completion leaves unanswered is pushed once no task is pending")
+    func unansweredQueryIsPushed() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            try await runWithPendingTask(h, "wf-qt2", worker: worker)
+            let pushed = answerQueries(on: worker) { _ in "pushed" }
+            defer { pushed.cancel() }
+            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt2", queryType: "status"))
+            try await Task.sleep(for: .milliseconds(150))
+            let task = try #require(try await poll(h, worker))
+            #expect(task.queries?.count == 1)
+            try await h.complete(worker, task)
+            #expect(try await query.result == "pushed")
+        }
+    }
+
+    @Test("a carried query of a failed task rides the next attempt")
+    func queryRidesRetry() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            try await runWithPendingTask(h, "wf-qt3", worker: worker)
+            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt3", queryType: "status"))
+            try await Task.sleep(for: .milliseconds(150))
+            let first = try #require(try await poll(h, worker))
+            let queryId = try #require(first.queries?.first?.queryId)
+            _ = try await worker.send(
+                FailWorkflowTaskRequest(
+                    taskToken: first.taskToken, cause: .workflowWorkerUnhandledFailure,
+                    failure: Failure(message: "boom", type: "Test")))
+            let second = try #require(try await poll(h, worker))
+            #expect(second.attempt == 2)
+            #expect(second.queries?.map(\.queryId) == [queryId])
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: second.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: queryId, result: "second")]))
+            #expect(try await query.result == "second")
+        }
+    }
+
+    @Test("a worker that does not ask for queries in tasks gets none; the query is pushed after the task")
+    func optIn() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            try await h.start("wf-qt4")
+            try await h.complete(worker, try #require(try await h.poll(worker)))
+            try await h.signal("wf-qt4", "add-alert", ["alertID": "A1"])
+            let pushed = answerQueries(on: worker) { _ in "pushed" }
+            defer { pushed.cancel() }
+            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt4", queryType: "status"))
+            try await Task.sleep(for: .milliseconds(150))
+            let task = try #require(try await h.poll(worker))
+            #expect(task.queries == nil)
+            try await h.complete(worker, task)
+            #expect(try await query.result == "pushed")
+        }
+    }
+}
