@@ -126,7 +126,7 @@ public final class FileNotificationSink: NotificationSink, Sendable {
                 "level": .int(Int64(notification.level)),
                 "responder": notification.responder.map(JSONValue.string) ?? .null, "at": .string(now),
             ]
-            bytes += Array(JSONValue.object(line).jsonText.utf8)
+            bytes += try MessageCodec.encodeBytes(JSONValue.object(line))
             bytes.append(UInt8(ascii: "\n"))
             added.insert(delivery.key)
             receipts.append(NotificationReceipt(key: delivery.key, delivered: true, at: now))

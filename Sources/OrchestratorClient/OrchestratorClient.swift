@@ -153,7 +153,7 @@ final class ClientState: Sendable {
     func nextId() -> UInt64 { ids.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     func send(_ message: RequestMessage, via outbound: OutboundFrames) async throws -> ServerMessage {
-        let bytes = try MessageCodec.encodeBytes(message)
+        let frame = outbound.channel.allocator.buffer(bytes: try MessageCodec.encodeBytes(message))
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let closed = inner.withLock { inner -> (any Error)? in
@@ -165,12 +165,12 @@ final class ClientState: Sendable {
                     continuation.resume(throwing: closed)
                     return
                 }
-                var buffer = outbound.channel.allocator.buffer(capacity: bytes.count)
-                buffer.writeBytes(bytes)
-                outbound.enqueue(buffer) { [self] error in
+                let written = outbound.channel.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenFailure { [self] error in
                     self.fail(
                         id: message.id, with: OrchestratorError(.unavailable, "sending to the server failed: \(error)"))
                 }
+                outbound.enqueue(frame, promise: written)
             }
         } onCancel: {
             self.fail(id: message.id, with: CancellationError())

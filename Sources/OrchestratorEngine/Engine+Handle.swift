@@ -77,11 +77,7 @@ extension Engine {
             else {
                 return .pollWorkflowTask(PollWorkflowTaskResponse(task: nil))
             }
-            do {
-                return .pollWorkflowTask(PollWorkflowTaskResponse(task: try completeDelivery(delivery)))
-            } catch {
-                throw .internal("reading history for a workflow task failed: \(error)")
-            }
+            return .pollWorkflowTask(PollWorkflowTaskResponse(task: try completeDelivery(delivery)))
         case .completeWorkflowTask(let body):
             guard
                 let next = try await withConnection(
@@ -92,11 +88,7 @@ extension Engine {
             else {
                 return .completeWorkflowTask(CompleteWorkflowTaskResponse())
             }
-            do {
-                return .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: try completeDelivery(next)))
-            } catch {
-                throw .internal("reading history for a workflow task failed: \(error)")
-            }
+            return .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: try completeDelivery(next)))
         case .failWorkflowTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
                 try await engine.failWorkflowTask(body, connection: state)

@@ -123,12 +123,18 @@ extension Engine {
     }
 
     /// Attaches the history a non-sticky worker lacks. Runs outside the actor: it reads committed events.
-    public nonisolated func completeDelivery(_ delivery: WorkflowTaskDelivery) throws -> WorkflowTask {
+    public nonisolated func completeDelivery(_ delivery: WorkflowTaskDelivery) throws(OrchestratorError)
+        -> WorkflowTask
+    {
         var task = delivery.task
         guard delivery.historyPrefixThrough > 0 else { return task }
-        let prefix = try store.events(
-            runSeq: delivery.runSeq, afterEventId: 0, throughEventId: delivery.historyPrefixThrough, limit: .max)
-        task.events = prefix + task.events
+        do {
+            let prefix = try store.events(
+                runSeq: delivery.runSeq, afterEventId: 0, throughEventId: delivery.historyPrefixThrough, limit: .max)
+            task.events = prefix + task.events
+        } catch {
+            throw .internal("reading history for a workflow task failed: \(error)")
+        }
         return task
     }
 

@@ -40,6 +40,8 @@ public actor Engine {
 
     // Waiters.
     var queries: [String: PendingQuery] = [:]
+    /// Queries asked and not yet answered (for tests and diagnostics).
+    public var pendingQueryCount: Int { queries.count }
     var historyWaiters: [Int64: [RunWaiter]] = [:]
     var closeWaiters: [Int64: [RunWaiter]] = [:]
 

@@ -21,16 +21,18 @@ extension OrchestratorServer {
             return
         }
         defer { unregister(connectionId) }
+        let outbound = OutboundFrames(channel: channel)
         var logger = self.logger
         logger[metadataKey: "connection"] = "\(connectionId)"
         let handshaken = HandshakeFlag()
         let timeout = configuration.handshakeTimeoutMs
         let handshakeTimer = channel.eventLoop.scheduleTask(in: .milliseconds(timeout)) {
             if !handshaken.isSet {
-                ServerConnection.send(
-                    .error(id: 0, OrchestratorError(.handshakeRequired, "no hello within \(timeout) ms; closing")),
-                    on: channel)
-                channel.close(promise: nil)
+                let refusal = ServerMessage.error(
+                    id: 0, OrchestratorError(.handshakeRequired, "no hello within \(timeout) ms; closing"))
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                try? outbound.enqueue(encoding: refusal, promise: written)
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
             }
         }
         defer { handshakeTimer.cancel() }
@@ -43,7 +45,7 @@ extension OrchestratorServer {
                         for try await frame in inbound {
                             guard let current = handle else {
                                 handle = try await handshake(
-                                    frame, connectionId: connectionId, listener: listener, channel: channel,
+                                    frame, connectionId: connectionId, listener: listener, outbound: outbound,
                                     logger: logger)
                                 guard let handle else { return }
                                 handshaken.set()
@@ -59,7 +61,7 @@ extension OrchestratorServer {
                                     logger.info(
                                         "closing connection: malformed frame",
                                         metadata: ["error": "\(error.error.message)"])
-                                    try? await Self.sendAndFlush(.error(id: 0, error.error), on: channel)
+                                    try? await outbound.write(encoding: ServerMessage.error(id: 0, error.error))
                                     await engine.connectionClosed(current.connectionId)
                                     return
                                 }
@@ -98,7 +100,7 @@ extension OrchestratorServer {
                     } catch let error as OrchestratorError {
                         // A frame the decoder refused (empty, too large, truncated).
                         logger.info("closing connection: bad frame", metadata: ["error": "\(error.message)"])
-                        try? await Self.sendAndFlush(.error(id: 0, error), on: channel)
+                        try? await outbound.write(encoding: ServerMessage.error(id: 0, error))
                     } catch let error as ByteToMessageDecoderError {
                         logger.info("closing connection: bad frame", metadata: ["error": "\(error)"])
                     } catch {
@@ -122,11 +124,11 @@ extension OrchestratorServer {
 
     /// Checks the first frame: a `hello` with a supported version, and the token on TCP.
     private func handshake(
-        _ frame: ByteBuffer, connectionId: UInt64, listener: ServerAddress, channel: any Channel, logger: Logger
+        _ frame: ByteBuffer, connectionId: UInt64, listener: ServerAddress, outbound: OutboundFrames, logger: Logger
     ) async throws -> ServerConnection? {
         func refuse(_ id: UInt64, _ error: OrchestratorError) async throws -> ServerConnection? {
             logger.info("handshake refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-            try? await Self.sendAndFlush(.error(id: id, error), on: channel)
+            try? await outbound.write(encoding: ServerMessage.error(id: id, error))
             return nil
         }
         let message: RequestMessage
@@ -167,25 +169,19 @@ extension OrchestratorServer {
             role = granted
         }
         let identity = hello.identity.isEmpty ? "connection-\(connectionId)" : String(hello.identity.prefix(200))
-        let handle = ServerConnection(connectionId: connectionId, identity: identity, role: role, channel: channel)
-        try await Self.sendAndFlush(
-            .response(
-                id: message.id,
-                .hello(
-                    HelloResponse(
-                        protocolVersion: ProtocolVersion.current, serverVersion: OrchestratorServer.version,
-                        connectionId: connectionId, maximumFrameLength: configuration.maximumFrameLength,
-                        maximumRequestsInFlight: configuration.maximumRequestsInFlight, role: role.rawValue))),
-            on: channel)
+        let handle = ServerConnection(connectionId: connectionId, identity: identity, role: role, outbound: outbound)
+        try await outbound.write(
+            encoding:
+                ServerMessage
+                .response(
+                    id: message.id,
+                    .hello(
+                        HelloResponse(
+                            protocolVersion: ProtocolVersion.current, serverVersion: OrchestratorServer.version,
+                            connectionId: connectionId, maximumFrameLength: configuration.maximumFrameLength,
+                            maximumRequestsInFlight: configuration.maximumRequestsInFlight, role: role.rawValue))))
         logger.info("connected", metadata: ["identity": "\(identity)", "listener": "\(listener)", "role": "\(role)"])
         return handle
-    }
-
-    static func sendAndFlush(_ message: ServerMessage, on channel: any Channel) async throws {
-        let data = try MessageCodec.encode(message)
-        var buffer = channel.allocator.buffer(capacity: data.count)
-        buffer.writeBytes(data)
-        try await channel.writeAndFlush(buffer)
     }
 
     /// The server's version, as the handshake reports it.

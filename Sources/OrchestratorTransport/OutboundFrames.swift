@@ -1,4 +1,5 @@
 import NIOCore
+import OrchestratorProtocol
 import Synchronization
 
 /// Frames waiting for a channel's event loop, written and flushed together.
@@ -6,13 +7,8 @@ import Synchronization
 /// Frames queued from other threads while the loop is busy go out as one batch: one hop to the loop
 /// and one flush (one `writev`) for all of them, instead of one of each per frame. Order is kept.
 public final class OutboundFrames: Sendable {
-    private struct Pending {
-        var frame: ByteBuffer
-        var onFailure: (@Sendable (any Error) -> Void)?
-    }
-
     private struct State {
-        var pending: [Pending] = []
+        var pending: [(frame: ByteBuffer, promise: EventLoopPromise<Void>?)] = []
         var drainScheduled = false
     }
 
@@ -24,10 +20,11 @@ public final class OutboundFrames: Sendable {
         self.channel = channel
     }
 
-    /// Queues a frame body (the pipeline prepends its length); `onFailure` hears if it cannot be written.
-    public func enqueue(_ frame: ByteBuffer, onFailure: (@Sendable (any Error) -> Void)? = nil) {
+    /// Queues a frame body (the pipeline prepends its length); `promise` completes once it is written,
+    /// as with `Channel.write(_:promise:)`.
+    public func enqueue(_ frame: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
         let schedule = state.withLock { state in
-            state.pending.append(Pending(frame: frame, onFailure: onFailure))
+            state.pending.append((frame, promise))
             if state.drainScheduled { return false }
             state.drainScheduled = true
             return true
@@ -37,6 +34,18 @@ public final class OutboundFrames: Sendable {
         }
     }
 
+    /// Encodes a message canonically and queues it.
+    public func enqueue(encoding message: some Encodable, promise: EventLoopPromise<Void>? = nil) throws {
+        enqueue(channel.allocator.buffer(bytes: try MessageCodec.encodeBytes(message)), promise: promise)
+    }
+
+    /// Queues a message and waits until it is written, after everything queued before it.
+    public func write(encoding message: some Encodable) async throws {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        try enqueue(encoding: message, promise: promise)
+        try await promise.futureResult.get()
+    }
+
     private func drain() {
         let batch = state.withLock { state in
             state.drainScheduled = false
@@ -44,14 +53,8 @@ public final class OutboundFrames: Sendable {
             state.pending.removeAll(keepingCapacity: true)
             return batch
         }
-        for item in batch {
-            if let onFailure = item.onFailure {
-                let promise = channel.eventLoop.makePromise(of: Void.self)
-                promise.futureResult.whenFailure(onFailure)
-                channel.write(item.frame, promise: promise)
-            } else {
-                channel.write(item.frame, promise: nil)
-            }
+        for (frame, promise) in batch {
+            channel.write(frame, promise: promise)
         }
         channel.flush()
     }

@@ -287,12 +287,7 @@ public final class Worker: Service, Sendable {
         // Queries the task carries see the state right after its events, as the commands do.
         var answers: [RespondQueryRequest] = []
         for query in task.queries ?? [] {
-            do {
-                guard let result = try await cache.queryCached(query) else { continue }
-                answers.append(RespondQueryRequest(queryId: query.queryId, result: result))
-            } catch {
-                answers.append(RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error)))
-            }
+            if let answer = await answerFromCache(query, cache: cache) { answers.append(answer) }
         }
         if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
         let (accepted, next) = await complete(task, commands, queryResults: answers, client: client, logger: logger)
@@ -381,13 +376,21 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private func answer(_ query: WorkflowQuery, client: OrchestratorClient, cache: WorkflowCache) async {
-        let response: RespondQueryRequest
+    /// The answer from the cached run, nil if the run is not cached.
+    private func answerFromCache(_ query: WorkflowQuery, cache: WorkflowCache) async -> RespondQueryRequest? {
         do {
-            let result: JSONValue?
-            if let cached = try await cache.queryCached(query) {
-                result = cached
-            } else {
+            guard let result = try await cache.queryCached(query) else { return nil }
+            return RespondQueryRequest(queryId: query.queryId, result: result)
+        } catch {
+            return RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
+        }
+    }
+
+    private func answer(_ query: WorkflowQuery, client: OrchestratorClient, cache: WorkflowCache) async {
+        var response = await answerFromCache(query, cache: cache)
+        if response == nil {
+            // Not cached here: replay the whole history in a throwaway runner.
+            do {
                 var history: [HistoryEvent] = []
                 var after: Int64 = 0
                 while true {
@@ -398,13 +401,13 @@ public final class Worker: Service, Sendable {
                     after = page.events.last?.eventId ?? after
                     if !page.hasMore { break }
                 }
-                result = try await cache.queryReplaying(query, history: history)
+                let result = try await cache.queryReplaying(query, history: history)
+                response = RespondQueryRequest(queryId: query.queryId, result: result)
+            } catch {
+                response = RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
             }
-            response = RespondQueryRequest(queryId: query.queryId, result: result)
-        } catch {
-            response = RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
         }
-        _ = try? await client.send(response)
+        if let response { _ = try? await client.send(response) }
         counters.withLock { $0.queries += 1 }
     }
 

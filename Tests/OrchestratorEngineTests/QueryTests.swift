@@ -117,29 +117,35 @@ final class SeenSignals: @unchecked Sendable {
 
 @Suite("Queries carried by workflow tasks", .serialized)
 struct QueriesInTasksTests {
-    func poll(_ h: Harness, _ worker: OrchestratorClient, timeoutMs: Int64 = 5_000) async throws -> WorkflowTask? {
+    func poll(_ worker: OrchestratorClient, answersQueriesInTasks: Bool = true) async throws -> WorkflowTask? {
         try await worker.send(
-            PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: timeoutMs, answersQueriesInTasks: true)
+            PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: answersQueriesInTasks)
         ).task
     }
 
-    /// A run whose next task (for an acknowledged signal) is pending while a query waits for it.
-    func runWithPendingTask(_ h: Harness, _ id: String, worker: OrchestratorClient) async throws {
+    /// Starts run `id`, completes its first task, signals it (so a task is pending), and asks a query;
+    /// returns once the server holds the query waiting for that task.
+    func askWhileTaskPending(
+        _ h: Harness, _ id: String, worker: OrchestratorClient, answersQueriesInTasks: Bool = true
+    ) async throws -> Task<QueryWorkflowResponse, any Error> {
         try await h.start(id)
-        try await h.complete(worker, try #require(try await poll(h, worker)))
+        try await h.complete(worker, try #require(try await poll(worker, answersQueriesInTasks: answersQueriesInTasks)))
         try await h.signal(id, "add-alert", ["alertID": "A1"])
+        let client = h.client
+        let query = Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) }
+        let engine = try h.server.engine
+        while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        return query
     }
 
     @Test("a query waiting for a pending task rides in it and is answered by its completion, with no push")
     func queryAnsweredInCompletion() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            try await runWithPendingTask(h, "wf-qt", worker: worker)
             let pushed = answerQueries(on: worker) { _ in "pushed" }
             defer { pushed.cancel() }
-            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt", queryType: "status"))
-            try await Task.sleep(for: .milliseconds(150))
-            let task = try #require(try await poll(h, worker))
+            let query = try await askWhileTaskPending(h, "wf-qt", worker: worker)
+            let task = try #require(try await poll(worker))
             let carried = try #require(task.queries)
             #expect(carried.map(\.queryType) == ["status"])
             #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
@@ -147,7 +153,7 @@ struct QueriesInTasksTests {
                 CompleteWorkflowTaskRequest(
                     taskToken: task.taskToken, commands: [],
                     queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "from-task")]))
-            #expect(try await query.result == "from-task")
+            #expect(try await query.value.result == "from-task")
         }
     }
 
@@ -155,15 +161,13 @@ struct QueriesInTasksTests {
     func unansweredQueryIsPushed() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            try await runWithPendingTask(h, "wf-qt2", worker: worker)
             let pushed = answerQueries(on: worker) { _ in "pushed" }
             defer { pushed.cancel() }
-            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt2", queryType: "status"))
-            try await Task.sleep(for: .milliseconds(150))
-            let task = try #require(try await poll(h, worker))
+            let query = try await askWhileTaskPending(h, "wf-qt2", worker: worker)
+            let task = try #require(try await poll(worker))
             #expect(task.queries?.count == 1)
             try await h.complete(worker, task)
-            #expect(try await query.result == "pushed")
+            #expect(try await query.value.result == "pushed")
         }
     }
 
@@ -171,23 +175,21 @@ struct QueriesInTasksTests {
     func queryRidesRetry() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            try await runWithPendingTask(h, "wf-qt3", worker: worker)
-            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt3", queryType: "status"))
-            try await Task.sleep(for: .milliseconds(150))
-            let first = try #require(try await poll(h, worker))
+            let query = try await askWhileTaskPending(h, "wf-qt3", worker: worker)
+            let first = try #require(try await poll(worker))
             let queryId = try #require(first.queries?.first?.queryId)
             _ = try await worker.send(
                 FailWorkflowTaskRequest(
                     taskToken: first.taskToken, cause: .workflowWorkerUnhandledFailure,
                     failure: Failure(message: "boom", type: "Test")))
-            let second = try #require(try await poll(h, worker))
+            let second = try #require(try await poll(worker))
             #expect(second.attempt == 2)
             #expect(second.queries?.map(\.queryId) == [queryId])
             _ = try await worker.send(
                 CompleteWorkflowTaskRequest(
                     taskToken: second.taskToken, commands: [],
                     queryResults: [RespondQueryRequest(queryId: queryId, result: "second")]))
-            #expect(try await query.result == "second")
+            #expect(try await query.value.result == "second")
         }
     }
 
@@ -195,17 +197,13 @@ struct QueriesInTasksTests {
     func optIn() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            try await h.start("wf-qt4")
-            try await h.complete(worker, try #require(try await h.poll(worker)))
-            try await h.signal("wf-qt4", "add-alert", ["alertID": "A1"])
             let pushed = answerQueries(on: worker) { _ in "pushed" }
             defer { pushed.cancel() }
-            async let query = h.client.send(QueryWorkflowRequest(workflowId: "wf-qt4", queryType: "status"))
-            try await Task.sleep(for: .milliseconds(150))
-            let task = try #require(try await h.poll(worker))
+            let query = try await askWhileTaskPending(h, "wf-qt4", worker: worker, answersQueriesInTasks: false)
+            let task = try #require(try await poll(worker, answersQueriesInTasks: false))
             #expect(task.queries == nil)
             try await h.complete(worker, task)
-            #expect(try await query.result == "pushed")
+            #expect(try await query.value.result == "pushed")
         }
     }
 }

@@ -81,9 +81,10 @@ struct WorkflowTaskTests {
         try await Harness.with { h in
             try await h.start("wf-return")
             let worker = try await h.worker()
-            // Another poller of the same worker waits: the returned task must not go to it.
-            async let otherPoll = h.poll(worker, timeoutMs: 800)
             let first = try #require(try await h.poll(worker))
+            // Another poller of the same worker waits: the returned task must not go to it (nor be
+            // left in a queue for it to take later).
+            async let otherPoll = h.poll(worker, timeoutMs: 800)
             try await h.signal("wf-return", "add-alert", ["alertID": "ALERT-001"])
             let answer = try await worker.send(
                 CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [], returnNewWorkflowTask: true))
@@ -122,25 +123,26 @@ struct WorkflowTaskTests {
         }
     }
 
-    @Test("a task held back for a completion's answer goes to the queue if that connection closed meanwhile")
-    func returnedTaskSurvivesClosedConnection() async throws {
+    @Test("a task returned with a completion is held by that connection: when it closes, another worker gets it")
+    func returnedTaskIsHeld() async throws {
         try await Harness.with { h in
             try await h.start("wf-return-closed")
             let a = try await h.worker("worker-a")
             let first = try #require(try await h.poll(a))
             try await h.signal("wf-return-closed", "add-alert", ["alertID": "ALERT-001"])
-            // The worker sends its completion and goes away before reading the answer.
-            async let answer = a.send(
+            let answer = try await a.send(
                 CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [], returnNewWorkflowTask: true))
-            _ = try? await answer
+            _ = try #require(answer.workflowTask)
             await a.close()
             let b = try await h.worker("worker-b")
-            // Whether A's answer carried the task (then A's close fails it and it is retried) or not,
-            // B gets a task that holds the signal.
-            let task = try #require(try await h.poll(b))
-            let history = try await h.history("wf-return-closed")
-            #expect(history.contains { $0.eventType == .workflowExecutionSignaled })
-            #expect(task.workflowId == "wf-return-closed")
+            let task = try #require(try await h.poll(b, timeoutMs: 2_000))
+            // Not sticky to B: the whole history, with the signal and A's task failed by its close.
+            #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
+            let failures = task.events.compactMap { event -> WorkflowTaskFailedCause? in
+                if case .workflowTaskFailed(let failed) = event.attributes { return failed.cause }
+                return nil
+            }
+            #expect(failures == [.connectionClosed])
             try await h.complete(b, task)
         }
     }
