@@ -253,14 +253,19 @@ public final class Worker: Service, Sendable {
         let started = ContinuousClock.now
         var replayed = false
         let commands: [Command]
+        // Queries the task carries see the state right after its events, as the commands do.
+        var answers: [RespondQueryRequest]?
         do {
-            var events = task.events
-            if let first = events.first?.eventId, let last = await cache.lastEventId(of: task.runId), first > last + 1 {
+            let queries = task.queries ?? []
+            var outcome = try await cache.continueCached(task, events: task.events, queries: queries)
+            if case .missingEvents(let last) = outcome, let first = task.events.first?.eventId {
                 // The task carries only its newest events; fetch what lies between.
-                events = try await history(of: task, after: last, before: first, client: client) + events
+                let events = try await history(of: task, after: last, before: first, client: client) + task.events
+                outcome = try await cache.continueCached(task, events: events, queries: queries)
             }
-            if let continued = try await cache.continueCached(task, events: events) {
+            if case .commands(let continued, let cachedAnswers) = outcome {
                 commands = continued
+                answers = cachedAnswers
             } else {
                 replayed = true
                 let history = try await fullHistory(for: task, client: client)
@@ -284,13 +289,18 @@ public final class Worker: Service, Sendable {
             await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
             return nil
         }
-        // Queries the task carries see the state right after its events, as the commands do.
-        var answers: [RespondQueryRequest] = []
-        for query in task.queries ?? [] {
-            if let answer = await answerFromCache(query, cache: cache) { answers.append(answer) }
+        if answers == nil {
+            // A rebuilt run answers from the cache, now that it is there.
+            var rebuilt: [RespondQueryRequest] = []
+            for query in task.queries ?? [] {
+                if let answer = await answerFromCache(query, cache: cache) { rebuilt.append(answer) }
+            }
+            answers = rebuilt
         }
-        if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
-        let (accepted, next) = await complete(task, commands, queryResults: answers, client: client, logger: logger)
+        let queryResults = answers ?? []
+        if !queryResults.isEmpty { counters.withLock { $0.queries += queryResults.count } }
+        let (accepted, next) = await complete(
+            task, commands, queryResults: queryResults, client: client, logger: logger)
         if !accepted { await cache.evict(runId: task.runId) }
         counters.withLock { counters in
             counters.workflowTasks += 1

@@ -29,23 +29,32 @@ final class WorkflowCache: @unchecked Sendable {
         }
     }
 
-    /// The commands for a task if its run is cached and the task continues it; nil if the run must
-    /// be rebuilt from its whole history.
-    func continueCached(_ task: WorkflowTask, events: [HistoryEvent]) async throws -> [Command]? {
+    /// Continues a cached run with a task's events, and answers the queries the task carries from
+    /// the state right after them (as its commands see it): one trip to the workflow thread.
+    func continueCached(_ task: WorkflowTask, events: [HistoryEvent], queries: [WorkflowQuery] = []) async throws
+        -> CachedContinuation
+    {
         try await onThread { [self] in
-            guard let runner = runners[task.runId] else { return nil }
+            guard let runner = runners[task.runId] else { return .notCached }
+            if let first = events.first?.eventId, runner.lastEventId > 0, first > runner.lastEventId + 1 {
+                return .missingEvents(after: runner.lastEventId)
+            }
             guard runner.canContinue(with: events) else {
                 evict(task.runId)
-                return nil
+                return .notCached
             }
             touch(task.runId)
-            return try runner.apply(events, live: true) ?? []
+            let commands = try runner.apply(events, live: true) ?? []
+            let answers = queries.map { query in
+                do {
+                    return RespondQueryRequest(
+                        queryId: query.queryId, result: try runner.query(query.queryType, arguments: query.args))
+                } catch {
+                    return RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
+                }
+            }
+            return .commands(commands, answers: answers)
         }
-    }
-
-    /// The last event the cached run has applied, if the run is cached.
-    func lastEventId(of runId: String) async -> Int64? {
-        try? await onThread { [self] in runners[runId]?.lastEventId }
     }
 
     /// Rebuilds a run from its whole history and returns the task's commands; caches the runner.
@@ -136,4 +145,14 @@ final class WorkflowCache: @unchecked Sendable {
             if runners[runId]?.isClosed == true { evict(runId) }
         }
     }
+}
+
+/// What a cached run made of a workflow task's events.
+enum CachedContinuation: Sendable {
+    /// The run is not cached here, or the events do not continue it: rebuild it from its history.
+    case notCached
+    /// The run is cached, but the task carries only its newest events: fetch those after this one.
+    case missingEvents(after: Int64)
+    /// The task's commands, and the answers to the queries it carries.
+    case commands([Command], answers: [RespondQueryRequest])
 }
