@@ -165,6 +165,12 @@ final class ClientState: Sendable {
                     continuation.resume(throwing: closed)
                     return
                 }
+                // Cancelled before the request was registered: the cancellation handler found nothing
+                // to fail, so fail it here rather than wait for the server's answer (a long poll's).
+                if Task.isCancelled {
+                    fail(id: message.id, with: CancellationError())
+                    return
+                }
                 let written = outbound.channel.eventLoop.makePromise(of: Void.self)
                 written.futureResult.whenFailure { [self] error in
                     self.fail(

@@ -34,19 +34,51 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         var seconds = (milliseconds - Int64(millis)) / 1000
         let secondOfDay = Int(((seconds % 86_400) + 86_400) % 86_400)
         seconds -= Int64(secondOfDay)
-        let days = seconds / 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        let (year, month, day) = Self.civil(fromDays: seconds / 86_400)
+        guard (0...9999).contains(year) else {
+            // Outside four-digit years (never written by the server): the general form.
+            func pad(_ value: Int, _ width: Int) -> String {
+                let text = String(value)
+                return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+            }
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+                + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+        // One allocation: the 24 bytes written in place.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(48 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = 45  // -
+            put(month, 2, at: 5)
+            buffer[7] = 45
+            put(day, 2, at: 8)
+            buffer[10] = 84  // T
+            put(secondOfDay / 3600, 2, at: 11)
+            buffer[13] = 58  // :
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            buffer[16] = 58
+            put(secondOfDay % 60, 2, at: 17)
+            buffer[19] = 46  // .
+            put(millis, 3, at: 20)
+            buffer[23] = 90  // Z
+            return 24
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC only, as the protocol writes it).
     public init?(iso8601 text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let value = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self.milliseconds = value
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
             var value = 0
@@ -79,7 +111,7 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         guard index == bytes.count - 1, bytes[index] == 90 || bytes[index] == 122 else { return nil }
         let days = Self.days(fromCivil: year, month, day)
         let total = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second)
-        self.milliseconds = total * 1000 + Int64(millis)
+        return total * 1000 + Int64(millis)
     }
 
     // Howard Hinnant's days-from-civil algorithms.

@@ -126,6 +126,9 @@ struct CodecTests {
         }
         #expect(Timestamp(milliseconds: 0).iso8601 == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp(milliseconds: 951_782_400_000).iso8601 == "2000-02-29T00:00:00.000Z")
+        #expect(Timestamp(milliseconds: 1_764_635_730_007).iso8601 == "2025-12-02T00:35:30.007Z")
+        #expect(Timestamp(milliseconds: 253_402_300_799_999).iso8601 == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp(milliseconds: -1).iso8601 == "1969-12-31T23:59:59.999Z")
         #expect(
             Timestamp(iso8601: "2026-11-22T10:15:30Z")?.milliseconds
                 == Timestamp(iso8601: "2026-11-22T10:15:30.000Z")?.milliseconds)
