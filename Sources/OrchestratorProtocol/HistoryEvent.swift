@@ -26,7 +26,21 @@ public struct HistoryEvent: Sendable, Hashable {
 
     /// Encodes the attributes now and keeps their bytes for every later encoding of this event.
     public mutating func encodeAttributesOnce() throws {
-        if encodedAttributes == nil { encodedAttributes = try MessageCodec.encodeBytes(attributes) }
+        if encodedAttributes == nil { encodedAttributes = try attributes.canonicalJSON() }
+    }
+
+    /// The event's canonical JSON object, built without Codable's containers when its attributes'
+    /// bytes are known (every event the server sends); nil otherwise.
+    var directlyEncoded: EncodedValue? {
+        guard let encodedAttributes else { return nil }
+        let box = ObjectBox()
+        box.members.reserveCapacity(4)
+        // In canonical (sorted) key order.
+        box.members.append((key: "attributes", value: .raw(encodedAttributes)))
+        box.members.append((key: "eventId", value: .int(eventId)))
+        box.members.append((key: "eventTime", value: .string(eventTime.iso8601)))
+        box.members.append((key: "eventType", value: .string(eventType.rawValue)))
+        return .object(box)
     }
 
     public var eventType: EventType { attributes.eventType }

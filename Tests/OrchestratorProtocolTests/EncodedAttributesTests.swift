@@ -36,6 +36,33 @@ struct EncodedAttributesTests {
         }
     }
 
+    @Test("workflow-task attributes written directly are the bytes Codable writes")
+    func directAttributesAreCanonical() throws {
+        let identities: [String?] = [
+            nil, "", "incident-worker@host-1:4242", #"a "quoted" \ name"#, "tab\tnew\nline\u{01}",
+            "Zahlungsdienst gestört ✓",
+        ]
+        var attributes: [EventAttributes] = []
+        for identity in identities {
+            attributes.append(.workflowTaskStarted(.init(scheduledEventId: 2, identity: identity)))
+            attributes.append(
+                .workflowTaskCompleted(
+                    .init(scheduledEventId: 9_007_199_254_740_993, startedEventId: 3, identity: identity)))
+            attributes.append(
+                .workflowTaskScheduled(
+                    .init(taskQueue: identity ?? "q", startToCloseTimeoutMs: -1, attempt: Int32.max)))
+        }
+        for value in attributes {
+            let direct = try value.canonicalJSON()
+            let codable = try MessageCodec.encodeBytes(value)
+            #expect(direct == codable, "\(String(decoding: direct, as: UTF8.self))")
+        }
+        // The others go through Codable.
+        let signaled = EventAttributes.workflowExecutionSignaled(
+            .init(signalName: "ack", input: ["responder": "alice"], identity: nil, requestId: "r"))
+        #expect(try signaled.canonicalJSON() == MessageCodec.encodeBytes(signaled))
+    }
+
     @Test("another encoder (Foundation's) sees the same attributes, and changing them drops the bytes")
     func foreignEncoderAndMutation() throws {
         var event = HistoryEvent(

@@ -139,6 +139,7 @@ final class ValueEncoder: Encoder {
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
         if T.self == RawJSON.self { return .raw(unsafeBitCast(value, to: RawJSON.self).bytes) }
+        if T.self == HistoryEvent.self, let direct = (value as! HistoryEvent).directlyEncoded { return direct }
         if let special = FoundationValues.encode(value) { return special }
         let child = ValueEncoder(parent: self, key: key)
         try value.encode(to: child)
