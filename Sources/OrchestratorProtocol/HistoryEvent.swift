@@ -29,6 +29,59 @@ public struct HistoryEvent: Sendable, Hashable {
         if encodedAttributes == nil { encodedAttributes = try attributes.canonicalJSON() }
     }
 
+    /// Reads the common events (the three workflow-task events) straight from the parsed JSON,
+    /// without Codable's containers. Nil for any other event or any unusual form, which the Codable
+    /// path then reads (or rejects with its precise error).
+    init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        func member(_ key: String, in members: [(key: String, value: JSONNode)]) -> JSONNode? {
+            for member in members where member.key == key { return member.value }
+            return nil
+        }
+        func int64(_ key: String, in members: [(key: String, value: JSONNode)]) -> Int64? {
+            guard case .number(.int(let value)) = member(key, in: members) else { return nil }
+            return value
+        }
+        /// `.some(nil)` when absent or null, nil when present but not a string.
+        func optionalString(_ key: String, in members: [(key: String, value: JSONNode)]) -> String?? {
+            switch member(key, in: members) {
+            case nil, .null?: return .some(nil)
+            case .string(let text)?: return .some(text)
+            default: return nil
+            }
+        }
+        guard case .string(let typeName)? = member("eventType", in: members),
+            let type = EventType(rawValue: typeName),
+            type == .workflowTaskStarted || type == .workflowTaskCompleted || type == .workflowTaskScheduled,
+            let eventId = int64("eventId", in: members),
+            case .string(let time)? = member("eventTime", in: members), let eventTime = Timestamp(iso8601: time),
+            case .object(let fields)? = member("attributes", in: members)
+        else { return nil }
+        let attributes: EventAttributes
+        switch type {
+        case .workflowTaskStarted:
+            guard let scheduled = int64("scheduledEventId", in: fields),
+                let identity = optionalString("identity", in: fields)
+            else { return nil }
+            attributes = .workflowTaskStarted(.init(scheduledEventId: scheduled, identity: identity))
+        case .workflowTaskCompleted:
+            guard let scheduled = int64("scheduledEventId", in: fields),
+                let started = int64("startedEventId", in: fields),
+                let identity = optionalString("identity", in: fields)
+            else { return nil }
+            attributes = .workflowTaskCompleted(
+                .init(scheduledEventId: scheduled, startedEventId: started, identity: identity))
+        default:
+            guard case .string(let taskQueue)? = member("taskQueue", in: fields),
+                let timeout = int64("startToCloseTimeoutMs", in: fields),
+                let attempt = int64("attempt", in: fields), let attempt32 = Int32(exactly: attempt)
+            else { return nil }
+            attributes = .workflowTaskScheduled(
+                .init(taskQueue: taskQueue, startToCloseTimeoutMs: timeout, attempt: attempt32))
+        }
+        self.init(eventId: eventId, eventTime: eventTime, attributes: attributes)
+    }
+
     /// The event's canonical JSON object, built without Codable's containers when its attributes'
     /// bytes are known (every event the server sends); nil otherwise.
     var directlyEncoded: EncodedValue? {

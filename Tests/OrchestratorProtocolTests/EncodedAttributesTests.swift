@@ -63,6 +63,35 @@ struct EncodedAttributesTests {
         #expect(try signaled.canonicalJSON() == MessageCodec.encodeBytes(signaled))
     }
 
+    @Test("workflow-task events read directly (inside arrays) equal those Codable reads; odd forms fall back")
+    func directEventsDecodeAsCodable() throws {
+        let texts = [
+            #"{"attributes":{"identity":"w \"1\" ✓","scheduledEventId":2},"eventId":3,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
+            #"{"attributes":{"scheduledEventId":2,"identity":null},"eventId":3,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
+            #"{"eventType":"WorkflowTaskCompleted","eventTime":"2026-11-22T10:15:30Z","eventId":4,"attributes":{"startedEventId":3,"scheduledEventId":2,"extra":[1]}}"#,
+            #"{"attributes":{"attempt":2,"startToCloseTimeoutMs":10000,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}"#,
+            // Forms the direct reader leaves to Codable: a number written as a double, a repeated key.
+            #"{"attributes":{"attempt":2.0,"startToCloseTimeoutMs":10000,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}"#,
+            #"{"attributes":{"scheduledEventId":2,"scheduledEventId":7},"eventId":3,"eventId":9,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
+        ]
+        var events = try Self.vectorEvents().map { try MessageCodec.encodeToString($0) }
+        events += texts
+        for text in events {
+            // At the top level an event is read by Codable; as an array item, directly when it can be.
+            let codable = Result { try MessageCodec.decode(HistoryEvent.self, from: Array(text.utf8)) }
+            let direct = Result { try MessageCodec.decode([HistoryEvent].self, from: Array("[\(text)]".utf8)).first }
+            switch (codable, direct) {
+            case (.success(let a), .success(let b)): #expect(a == b, "\(text)")
+            case (.failure, .failure): break
+            default: Issue.record("one path failed: \(text): \(codable) vs \(direct)")
+            }
+        }
+        // Bad forms fail the same way as before: the direct reader leaves them to Codable's errors.
+        let bad =
+            #"[{"attributes":{"attempt":4294967296,"startToCloseTimeoutMs":1,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}]"#
+        #expect(throws: DecodingError.self) { try MessageCodec.decode([HistoryEvent].self, from: Array(bad.utf8)) }
+    }
+
     @Test("another encoder (Foundation's) sees the same attributes, and changing them drops the bytes")
     func foreignEncoderAndMutation() throws {
         var event = HistoryEvent(

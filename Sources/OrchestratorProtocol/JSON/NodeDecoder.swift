@@ -54,6 +54,9 @@ final class NodeDecoder: Decoder {
             }
             return unsafeBitCast(text, to: T.self)
         }
+        if T.self == HistoryEvent.self, let event = HistoryEvent(directFrom: node) {
+            return unsafeBitCast(event, to: T.self)
+        }
         if let special = try FoundationValues.decode(T.self, from: node, path: path(appending: key)) {
             return special
         }
