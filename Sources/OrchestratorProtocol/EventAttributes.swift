@@ -470,41 +470,89 @@ public struct ExternalWorkflowExecutionSignaledAttributes: Sendable, Hashable, C
 }
 
 extension EventAttributes {
-    /// The attributes' canonical JSON. The three workflow-task events (more than half of every
-    /// history) are written directly; the others go through Codable. Both give the same bytes.
+    /// The attributes' canonical JSON. The events every incident writes most (workflow-task, signal,
+    /// timer and activity start/completion events) are written directly; the others, and a start
+    /// that carries a failure, go through Codable. Both give the same bytes.
     public func canonicalJSON() throws -> [UInt8] {
-        var writer = JSONWriter(capacity: 96)
+        var object = CanonicalObjectWriter()
         switch self {
         case .workflowTaskScheduled(let a):
-            writer.bytes.append(contentsOf: #"{"attempt":"#.utf8)
-            writer.write(integer: Int64(a.attempt))
-            writer.bytes.append(contentsOf: #","startToCloseTimeoutMs":"#.utf8)
-            writer.write(integer: a.startToCloseTimeoutMs)
-            writer.bytes.append(contentsOf: #","taskQueue":"#.utf8)
-            writer.write(string: a.taskQueue)
+            object.int("attempt", Int64(a.attempt))
+            object.int("startToCloseTimeoutMs", a.startToCloseTimeoutMs)
+            object.string("taskQueue", a.taskQueue)
         case .workflowTaskStarted(let a):
-            writer.bytes.append(UInt8(ascii: "{"))
-            if let identity = a.identity {
-                writer.bytes.append(contentsOf: #""identity":"#.utf8)
-                writer.write(string: identity)
-                writer.bytes.append(UInt8(ascii: ","))
-            }
-            writer.bytes.append(contentsOf: #""scheduledEventId":"#.utf8)
-            writer.write(integer: a.scheduledEventId)
+            object.string("identity", a.identity)
+            object.int("scheduledEventId", a.scheduledEventId)
         case .workflowTaskCompleted(let a):
-            writer.bytes.append(UInt8(ascii: "{"))
-            if let identity = a.identity {
-                writer.bytes.append(contentsOf: #""identity":"#.utf8)
-                writer.write(string: identity)
-                writer.bytes.append(UInt8(ascii: ","))
-            }
-            writer.bytes.append(contentsOf: #""scheduledEventId":"#.utf8)
-            writer.write(integer: a.scheduledEventId)
-            writer.bytes.append(contentsOf: #","startedEventId":"#.utf8)
-            writer.write(integer: a.startedEventId)
+            object.string("identity", a.identity)
+            object.int("scheduledEventId", a.scheduledEventId)
+            object.int("startedEventId", a.startedEventId)
+        case .workflowExecutionSignaled(let a):
+            object.string("identity", a.identity)
+            try object.payload("input", a.input)
+            object.string("requestId", a.requestId)
+            object.string("signalName", a.signalName)
+        case .activityTaskStarted(let a) where a.lastFailure == nil:
+            object.int("attempt", Int64(a.attempt))
+            object.string("identity", a.identity)
+            object.int("scheduledEventId", a.scheduledEventId)
+        case .activityTaskCompleted(let a):
+            object.string("identity", a.identity)
+            try object.payload("result", a.result)
+            object.int("scheduledEventId", a.scheduledEventId)
+            object.int("startedEventId", a.startedEventId)
+        case .timerStarted(let a):
+            object.int("startToFireTimeoutMs", a.startToFireTimeoutMs)
+            object.string("timerId", a.timerId)
+            object.int("workflowTaskCompletedEventId", a.workflowTaskCompletedEventId)
+        case .timerCanceled(let a):
+            object.int("startedEventId", a.startedEventId)
+            object.string("timerId", a.timerId)
+            object.int("workflowTaskCompletedEventId", a.workflowTaskCompletedEventId)
         default:
             return try MessageCodec.encodeBytes(self)
         }
+        return object.finish()
+    }
+}
+
+/// Writes one JSON object member by member, as Codable's synthesized `encodeIfPresent` would:
+/// absent optionals are left out. The caller gives the keys in canonical (sorted) order.
+struct CanonicalObjectWriter {
+    private var writer = JSONWriter(capacity: 128)
+    private var empty = true
+
+    private mutating func key(_ name: StaticString) {
+        writer.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        empty = false
+        writer.bytes.append(UInt8(ascii: "\""))
+        writer.bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        writer.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    mutating func int(_ name: StaticString, _ value: Int64) {
+        key(name)
+        writer.write(integer: value)
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        writer.write(string: value)
+    }
+
+    mutating func payload(_ name: StaticString, _ value: JSONValue?) throws {
+        guard let value else { return }
+        key(name)
+        do {
+            try writer.write(value)
+        } catch {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+        }
+    }
+
+    mutating func finish() -> [UInt8] {
+        if empty { writer.bytes.append(UInt8(ascii: "{")) }
         writer.bytes.append(UInt8(ascii: "}"))
         return writer.bytes
     }

@@ -29,55 +29,72 @@ public struct HistoryEvent: Sendable, Hashable {
         if encodedAttributes == nil { encodedAttributes = try attributes.canonicalJSON() }
     }
 
-    /// Reads the common events (the three workflow-task events) straight from the parsed JSON,
-    /// without Codable's containers. Nil for any other event or any unusual form, which the Codable
-    /// path then reads (or rejects with its precise error).
+    /// Reads the common events (those ``EventAttributes/canonicalJSON()`` writes directly) straight
+    /// from the parsed JSON, without Codable's containers. Nil for any other event or any unusual
+    /// form, which the Codable path then reads (or rejects with its precise error).
     init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node else { return nil }
-        func member(_ key: String, in members: [(key: String, value: JSONNode)]) -> JSONNode? {
-            for member in members where member.key == key { return member.value }
-            return nil
-        }
-        func int64(_ key: String, in members: [(key: String, value: JSONNode)]) -> Int64? {
-            guard case .number(.int(let value)) = member(key, in: members) else { return nil }
-            return value
-        }
-        /// `.some(nil)` when absent or null, nil when present but not a string.
-        func optionalString(_ key: String, in members: [(key: String, value: JSONNode)]) -> String?? {
-            switch member(key, in: members) {
-            case nil, .null?: return .some(nil)
-            case .string(let text)?: return .some(text)
-            default: return nil
-            }
-        }
-        guard case .string(let typeName)? = member("eventType", in: members),
+        guard case .object(let members) = node,
+            case .string(let typeName)? = DirectFields.first("eventType", in: members),
             let type = EventType(rawValue: typeName),
-            type == .workflowTaskStarted || type == .workflowTaskCompleted || type == .workflowTaskScheduled,
-            let eventId = int64("eventId", in: members),
-            case .string(let time)? = member("eventTime", in: members), let eventTime = Timestamp(iso8601: time),
-            case .object(let fields)? = member("attributes", in: members)
+            let eventId = DirectFields.int64("eventId", in: members),
+            case .string(let time)? = DirectFields.first("eventTime", in: members),
+            let eventTime = Timestamp(iso8601: time),
+            case .object(let fields)? = DirectFields.first("attributes", in: members)
         else { return nil }
+        let f = DirectFields(members: fields)
         let attributes: EventAttributes
         switch type {
-        case .workflowTaskStarted:
-            guard let scheduled = int64("scheduledEventId", in: fields),
-                let identity = optionalString("identity", in: fields)
+        case .workflowTaskScheduled:
+            guard let taskQueue = f.string("taskQueue"), let timeout = f.int64("startToCloseTimeoutMs"),
+                let attempt = f.int32("attempt")
             else { return nil }
+            attributes = .workflowTaskScheduled(
+                .init(taskQueue: taskQueue, startToCloseTimeoutMs: timeout, attempt: attempt))
+        case .workflowTaskStarted:
+            guard let scheduled = f.int64("scheduledEventId"), let identity = f.optionalString("identity") else {
+                return nil
+            }
             attributes = .workflowTaskStarted(.init(scheduledEventId: scheduled, identity: identity))
         case .workflowTaskCompleted:
-            guard let scheduled = int64("scheduledEventId", in: fields),
-                let started = int64("startedEventId", in: fields),
-                let identity = optionalString("identity", in: fields)
+            guard let scheduled = f.int64("scheduledEventId"), let started = f.int64("startedEventId"),
+                let identity = f.optionalString("identity")
             else { return nil }
             attributes = .workflowTaskCompleted(
                 .init(scheduledEventId: scheduled, startedEventId: started, identity: identity))
-        default:
-            guard case .string(let taskQueue)? = member("taskQueue", in: fields),
-                let timeout = int64("startToCloseTimeoutMs", in: fields),
-                let attempt = int64("attempt", in: fields), let attempt32 = Int32(exactly: attempt)
+        case .workflowExecutionSignaled:
+            guard let name = f.string("signalName"), let identity = f.optionalString("identity"),
+                let requestId = f.optionalString("requestId")
             else { return nil }
-            attributes = .workflowTaskScheduled(
-                .init(taskQueue: taskQueue, startToCloseTimeoutMs: timeout, attempt: attempt32))
+            attributes = .workflowExecutionSignaled(
+                .init(signalName: name, input: f.payload("input"), identity: identity, requestId: requestId))
+        case .activityTaskStarted:
+            guard let scheduled = f.int64("scheduledEventId"), let attempt = f.int32("attempt"),
+                let identity = f.optionalString("identity"), f.isAbsentOrNull("lastFailure")
+            else { return nil }
+            attributes = .activityTaskStarted(
+                .init(scheduledEventId: scheduled, identity: identity, attempt: attempt, lastFailure: nil))
+        case .activityTaskCompleted:
+            guard let scheduled = f.int64("scheduledEventId"), let started = f.int64("startedEventId"),
+                let identity = f.optionalString("identity")
+            else { return nil }
+            attributes = .activityTaskCompleted(
+                .init(
+                    scheduledEventId: scheduled, startedEventId: started, result: f.payload("result"),
+                    identity: identity))
+        case .timerStarted:
+            guard let timerId = f.string("timerId"), let timeout = f.int64("startToFireTimeoutMs"),
+                let completed = f.int64("workflowTaskCompletedEventId")
+            else { return nil }
+            attributes = .timerStarted(
+                .init(timerId: timerId, startToFireTimeoutMs: timeout, workflowTaskCompletedEventId: completed))
+        case .timerCanceled:
+            guard let timerId = f.string("timerId"), let started = f.int64("startedEventId"),
+                let completed = f.int64("workflowTaskCompletedEventId")
+            else { return nil }
+            attributes = .timerCanceled(
+                .init(timerId: timerId, startedEventId: started, workflowTaskCompletedEventId: completed))
+        default:
+            return nil
         }
         self.init(eventId: eventId, eventTime: eventTime, attributes: attributes)
     }
@@ -392,5 +409,53 @@ extension EventAttributes: Encodable {
         case .externalWorkflowExecutionSignaled:
             self = .externalWorkflowExecutionSignaled(try d(ExternalWorkflowExecutionSignaledAttributes.self))
         }
+    }
+}
+
+/// Reads an object's members the way the Codable path does where the forms are plain (the first of
+/// repeated keys wins, null is absent for optionals), and answers nil for anything else.
+struct DirectFields {
+    let members: [(key: String, value: JSONNode)]
+
+    static func first(_ key: String, in members: [(key: String, value: JSONNode)]) -> JSONNode? {
+        for member in members where member.key == key { return member.value }
+        return nil
+    }
+
+    static func int64(_ key: String, in members: [(key: String, value: JSONNode)]) -> Int64? {
+        guard case .number(.int(let value))? = first(key, in: members) else { return nil }
+        return value
+    }
+
+    func int64(_ key: String) -> Int64? { Self.int64(key, in: members) }
+
+    func int32(_ key: String) -> Int32? { int64(key).flatMap { Int32(exactly: $0) } }
+
+    func string(_ key: String) -> String? {
+        guard case .string(let text)? = Self.first(key, in: members) else { return nil }
+        return text
+    }
+
+    /// `.some(nil)` when absent or null, nil when present and not a string.
+    func optionalString(_ key: String) -> String?? {
+        switch Self.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case .string(let text)?: return .some(text)
+        default: return nil
+        }
+    }
+
+    func isAbsentOrNull(_ key: String) -> Bool {
+        switch Self.first(key, in: members) {
+        case nil, .null?: true
+        default: false
+        }
+    }
+
+    /// A payload: absent or null is nil, as `decodeIfPresent` reads it.
+    func payload(_ key: String) -> JSONValue? {
+        guard let node = Self.first(key, in: members) else { return nil }
+        if case .null = node { return nil }
+        return node.jsonValue
     }
 }

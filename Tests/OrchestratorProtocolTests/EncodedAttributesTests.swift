@@ -52,6 +52,30 @@ struct EncodedAttributesTests {
                 .workflowTaskScheduled(
                     .init(taskQueue: identity ?? "q", startToCloseTimeoutMs: -1, attempt: Int32.max)))
         }
+        let payloads: [JSONValue?] = [
+            nil, .null, ["alertID": "ALERT-001", "z": [1, 2.5, true], "a": ["nested": "ü\"x\""]], "text", 42,
+        ]
+        for (index, payload) in payloads.enumerated() {
+            let identity = identities[index % identities.count]
+            attributes.append(
+                .workflowExecutionSignaled(
+                    .init(signalName: "add-alert", input: payload, identity: identity, requestId: identity)))
+            attributes.append(
+                .activityTaskStarted(.init(scheduledEventId: 6, identity: identity, attempt: 3, lastFailure: nil)))
+            attributes.append(
+                .activityTaskCompleted(
+                    .init(scheduledEventId: 6, startedEventId: 7, result: payload, identity: identity)))
+            attributes.append(
+                .timerStarted(
+                    .init(timerId: identity ?? "t", startToFireTimeoutMs: 30_000, workflowTaskCompletedEventId: 4)))
+            attributes.append(
+                .timerCanceled(.init(timerId: identity ?? "t", startedEventId: 5, workflowTaskCompletedEventId: 9)))
+        }
+        attributes.append(
+            .activityTaskStarted(
+                .init(
+                    scheduledEventId: 6, identity: "w", attempt: 2,
+                    lastFailure: Failure(message: "boom", type: "NotifyError"))))
         for value in attributes {
             let direct = try value.canonicalJSON()
             let codable = try MessageCodec.encodeBytes(value)
@@ -70,6 +94,13 @@ struct EncodedAttributesTests {
             #"{"attributes":{"scheduledEventId":2,"identity":null},"eventId":3,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
             #"{"eventType":"WorkflowTaskCompleted","eventTime":"2026-11-22T10:15:30Z","eventId":4,"attributes":{"startedEventId":3,"scheduledEventId":2,"extra":[1]}}"#,
             #"{"attributes":{"attempt":2,"startToCloseTimeoutMs":10000,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}"#,
+            #"{"attributes":{"input":null,"signalName":"ack"},"eventId":8,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionSignaled"}"#,
+            #"{"attributes":{"identity":"s","input":{"b":[1,{"c":null}],"a":"x"},"requestId":"r","signalName":"add-alert"},"eventId":8,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionSignaled"}"#,
+            #"{"attributes":{"attempt":2,"lastFailure":{"message":"boom","type":"E"},"scheduledEventId":6},"eventId":9,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskStarted"}"#,
+            #"{"attributes":{"attempt":1,"lastFailure":null,"scheduledEventId":6},"eventId":9,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskStarted"}"#,
+            #"{"attributes":{"scheduledEventId":6,"startedEventId":9},"eventId":10,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskCompleted"}"#,
+            #"{"attributes":{"startedEventId":5,"timerId":"2","workflowTaskCompletedEventId":11},"eventId":12,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"TimerCanceled"}"#,
+            #"{"attributes":{"startToFireTimeoutMs":30000,"timerId":"2","workflowTaskCompletedEventId":4},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"TimerStarted"}"#,
             // Forms the direct reader leaves to Codable: a number written as a double, a repeated key.
             #"{"attributes":{"attempt":2.0,"startToCloseTimeoutMs":10000,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}"#,
             #"{"attributes":{"scheduledEventId":2,"scheduledEventId":7},"eventId":3,"eventId":9,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
