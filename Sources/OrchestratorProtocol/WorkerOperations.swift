@@ -251,3 +251,68 @@ public struct RespondQueryRequest: Sendable, Hashable, Codable {
         self.failure = failure
     }
 }
+
+extension WorkflowTask {
+    /// The task's canonical JSON object, built without Codable's containers (its events too, when
+    /// their attribute bytes are known); `encoder` encodes what is not built directly.
+    func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue {
+        let events = ArrayBox()
+        events.items.reserveCapacity(self.events.count)
+        for (index, event) in self.events.enumerated() {
+            events.items.append(try event.directlyEncoded ?? encoder.encode(event, key: IndexKey(intValue: index)))
+        }
+        let box = ObjectBox()
+        box.members.reserveCapacity(10)
+        // In canonical (sorted) key order; `queries` is left out when nil, as Codable does.
+        box.members.append((key: "attempt", value: .int(Int64(attempt))))
+        box.members.append((key: "events", value: .array(events)))
+        box.members.append((key: "previousStartedEventId", value: .int(previousStartedEventId)))
+        if let queries {
+            box.members.append((key: "queries", value: try encoder.encode(queries, key: MemberKey("queries"))))
+        }
+        box.members.append((key: "runId", value: .string(runId)))
+        box.members.append((key: "startedEventId", value: .int(startedEventId)))
+        box.members.append((key: "taskQueue", value: .string(taskQueue)))
+        box.members.append((key: "taskToken", value: .string(taskToken)))
+        box.members.append((key: "workflowId", value: .string(workflowId)))
+        box.members.append((key: "workflowType", value: .string(workflowType)))
+        return .object(box)
+    }
+
+    /// Reads a task straight from the parsed JSON when every part has the plain form (events the
+    /// direct reader does not know are read by Codable); nil otherwise, and Codable reads it (or
+    /// rejects it with its precise error).
+    init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        let f = DirectFields(members: members)
+        guard let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
+            let runId = f.string("runId"), let workflowType = f.string("workflowType"),
+            let taskQueue = f.string("taskQueue"), let attempt = f.int32("attempt"),
+            let previous = f.int64("previousStartedEventId"), let started = f.int64("startedEventId"),
+            case .array(let items)? = DirectFields.first("events", in: members)
+        else { return nil }
+        var events: [HistoryEvent] = []
+        events.reserveCapacity(items.count)
+        for item in items {
+            if let event = HistoryEvent(directFrom: item) {
+                events.append(event)
+            } else if let event = try? MessageCodec.decode(HistoryEvent.self, from: item) {
+                events.append(event)
+            } else {
+                return nil
+            }
+        }
+        var queries: [WorkflowQuery]?
+        switch DirectFields.first("queries", in: members) {
+        case nil, .null?:
+            break
+        case let node?:
+            guard let decoded = try? MessageCodec.decode([WorkflowQuery].self, from: node) else { return nil }
+            queries = decoded
+        }
+        self.init(
+            taskToken: taskToken, workflowId: workflowId, runId: runId, workflowType: workflowType,
+            taskQueue: taskQueue, attempt: attempt, previousStartedEventId: previous, startedEventId: started,
+            events: events, queries: queries)
+    }
+}

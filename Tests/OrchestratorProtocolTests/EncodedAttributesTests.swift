@@ -123,6 +123,45 @@ struct EncodedAttributesTests {
         #expect(throws: DecodingError.self) { try MessageCodec.decode([HistoryEvent].self, from: Array(bad.utf8)) }
     }
 
+    @Test("a workflow task built and read directly (inside a response) matches Codable's bytes and values")
+    func directTasks() throws {
+        let events = try Self.vectorEvents()
+        let cached = try events.map { event -> HistoryEvent in
+            var copy = event
+            try copy.encodeAttributesOnce()
+            return copy
+        }
+        let query = WorkflowQuery(
+            queryId: "q-1", workflowId: "incident-ü", runId: "r", workflowType: "IncidentWorkflow", taskQueue: "q",
+            queryType: "status", args: ["verbose": true])
+        var tasks: [WorkflowTask] = []
+        for (carried, queries) in [(events, nil), (cached, [query]), ([], []), (Array(cached.prefix(3)), nil)]
+            as [([HistoryEvent], [WorkflowQuery]?)]
+        {
+            tasks.append(
+                WorkflowTask(
+                    taskToken: #"wf:"1"/2/3"#, workflowId: "incident-payment-api", runId: "run\n1",
+                    workflowType: "IncidentWorkflow", taskQueue: "incident-task-queue", attempt: 2,
+                    previousStartedEventId: 3, startedEventId: 10, events: carried, queries: queries))
+        }
+        for task in tasks {
+            // At the top level a task goes through Codable; inside a response, directly.
+            let codable = try MessageCodec.encodeBytes(task)
+            let direct = try MessageCodec.encodeBytes(PollWorkflowTaskResponse(task: task))
+            #expect(direct == Array(#"{"task":"#.utf8) + codable + [UInt8(ascii: "}")])
+            let readDirectly = try MessageCodec.decode(PollWorkflowTaskResponse.self, from: direct).task
+            let readByCodable = try MessageCodec.decode(WorkflowTask.self, from: codable)
+            #expect(readDirectly == readByCodable)
+            #expect(readDirectly == task)
+        }
+        // A task the direct reader leaves to Codable fails with Codable's error.
+        let bad =
+            #"{"task":{"attempt":1,"events":[],"previousStartedEventId":0,"runId":"r","startedEventId":"3","taskQueue":"q","taskToken":"t","workflowId":"w","workflowType":"T"}}"#
+        #expect(throws: DecodingError.self) {
+            try MessageCodec.decode(PollWorkflowTaskResponse.self, from: Array(bad.utf8))
+        }
+    }
+
     @Test("another encoder (Foundation's) sees the same attributes, and changing them drops the bytes")
     func foreignEncoderAndMutation() throws {
         var event = HistoryEvent(

@@ -57,6 +57,9 @@ final class NodeDecoder: Decoder {
         if T.self == HistoryEvent.self, let event = HistoryEvent(directFrom: node) {
             return unsafeBitCast(event, to: T.self)
         }
+        if T.self == WorkflowTask.self, let task = WorkflowTask(directFrom: node) {
+            return unsafeBitCast(task, to: T.self)
+        }
         if let special = try FoundationValues.decode(T.self, from: node, path: path(appending: key)) {
             return special
         }

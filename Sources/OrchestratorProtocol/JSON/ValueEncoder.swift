@@ -139,7 +139,12 @@ final class ValueEncoder: Encoder {
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
         if T.self == RawJSON.self { return .raw(unsafeBitCast(value, to: RawJSON.self).bytes) }
-        if T.self == HistoryEvent.self, let direct = (value as! HistoryEvent).directlyEncoded { return direct }
+        if T.self == HistoryEvent.self, let direct = unsafeBitCast(value, to: HistoryEvent.self).directlyEncoded {
+            return direct
+        }
+        if T.self == WorkflowTask.self {
+            return try unsafeBitCast(value, to: WorkflowTask.self).directlyEncoded(by: self)
+        }
         if let special = FoundationValues.encode(value) { return special }
         let child = ValueEncoder(parent: self, key: key)
         try value.encode(to: child)
@@ -325,6 +330,15 @@ struct RawJSON: Encodable {
     func encode(to encoder: any Encoder) throws {
         try MessageCodec.decode(JSONValue.self, from: bytes).encode(to: encoder)
     }
+}
+
+/// The key of an object member in a coding path.
+struct MemberKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// The key of an array item in a coding path.
