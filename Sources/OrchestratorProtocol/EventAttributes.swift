@@ -526,8 +526,8 @@ struct CanonicalObjectWriter {
         writer.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
         empty = false
         writer.bytes.append(UInt8(ascii: "\""))
-        writer.bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        writer.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        writer.append(name)  // keys are plain ASCII names: nothing to escape
+        writer.append("\":")
     }
 
     mutating func int(_ name: StaticString, _ value: Int64) {

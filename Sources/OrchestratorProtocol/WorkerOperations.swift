@@ -259,7 +259,7 @@ extension WorkflowTask {
         let events = ArrayBox()
         events.items.reserveCapacity(self.events.count)
         for (index, event) in self.events.enumerated() {
-            events.items.append(try event.directlyEncoded ?? encoder.encode(event, key: IndexKey(intValue: index)))
+            events.items.append(try encoder.encode(event, key: IndexKey(intValue: index)))
         }
         let box = ObjectBox()
         box.members.reserveCapacity(10)

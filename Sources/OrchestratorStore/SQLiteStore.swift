@@ -131,7 +131,7 @@ public final class SQLiteStore: HistoryStore {
                 for event in events {
                     try statement.execute(arguments: [
                         runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
-                        try event.encodedAttributes.map { Data($0) } ?? MessageCodec.encode(event.attributes),
+                        Data(try event.encodedAttributes ?? event.attributes.canonicalJSON()),
                     ])
                 }
             case .putWorkflowTask(let row):

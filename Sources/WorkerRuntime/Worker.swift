@@ -254,7 +254,7 @@ public final class Worker: Service, Sendable {
         var replayed = false
         let commands: [Command]
         // Queries the task carries see the state right after its events, as the commands do.
-        var answers: [RespondQueryRequest]?
+        let answers: [RespondQueryRequest]
         do {
             let queries = task.queries ?? []
             var outcome = try await cache.continueCached(task, events: task.events, queries: queries)
@@ -269,7 +269,7 @@ public final class Worker: Service, Sendable {
             } else {
                 replayed = true
                 let history = try await fullHistory(for: task, client: client)
-                commands = try await cache.rebuild(task, history: history)
+                (commands, answers) = try await cache.rebuild(task, history: history, queries: queries)
             }
         } catch let error as NonDeterminismError {
             logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
@@ -289,18 +289,8 @@ public final class Worker: Service, Sendable {
             await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
             return nil
         }
-        if answers == nil {
-            // A rebuilt run answers from the cache, now that it is there.
-            var rebuilt: [RespondQueryRequest] = []
-            for query in task.queries ?? [] {
-                if let answer = await answerFromCache(query, cache: cache) { rebuilt.append(answer) }
-            }
-            answers = rebuilt
-        }
-        let queryResults = answers ?? []
-        if !queryResults.isEmpty { counters.withLock { $0.queries += queryResults.count } }
-        let (accepted, next) = await complete(
-            task, commands, queryResults: queryResults, client: client, logger: logger)
+        if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
+        let (accepted, next) = await complete(task, commands, queryResults: answers, client: client, logger: logger)
         if !accepted { await cache.evict(runId: task.runId) }
         counters.withLock { counters in
             counters.workflowTasks += 1
@@ -386,18 +376,8 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// The answer from the cached run, nil if the run is not cached.
-    private func answerFromCache(_ query: WorkflowQuery, cache: WorkflowCache) async -> RespondQueryRequest? {
-        do {
-            guard let result = try await cache.queryCached(query) else { return nil }
-            return RespondQueryRequest(queryId: query.queryId, result: result)
-        } catch {
-            return RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
-        }
-    }
-
     private func answer(_ query: WorkflowQuery, client: OrchestratorClient, cache: WorkflowCache) async {
-        var response = await answerFromCache(query, cache: cache)
+        var response = await cache.answerCached(query)
         if response == nil {
             // Not cached here: replay the whole history in a throwaway runner.
             do {

@@ -45,36 +45,29 @@ final class WorkflowCache: @unchecked Sendable {
             }
             touch(task.runId)
             let commands = try runner.apply(events, live: true) ?? []
-            let answers = queries.map { query in
-                do {
-                    return RespondQueryRequest(
-                        queryId: query.queryId, result: try runner.query(query.queryType, arguments: query.args))
-                } catch {
-                    return RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
-                }
-            }
-            return .commands(commands, answers: answers)
+            return .commands(commands, answers: queries.map { answer($0, from: runner) })
         }
     }
 
-    /// Rebuilds a run from its whole history and returns the task's commands; caches the runner.
-    func rebuild(_ task: WorkflowTask, history: [HistoryEvent]) async throws -> [Command] {
+    /// Rebuilds a run from its whole history and caches the runner; returns the task's commands and
+    /// the answers to the queries it carries.
+    func rebuild(_ task: WorkflowTask, history: [HistoryEvent], queries: [WorkflowQuery] = []) async throws
+        -> (commands: [Command], answers: [RespondQueryRequest])
+    {
         try await onThread { [self] in
             evict(task.runId)
             let runner = try makeRunner(for: task)
             runners[task.runId] = runner
             touch(task.runId)
             trim()
-            return try runner.apply(history, live: true) ?? []
+            let commands = try runner.apply(history, live: true) ?? []
+            return (commands, queries.map { answer($0, from: runner) })
         }
     }
 
     /// Answers a query from the cached run; nil when the run is not cached.
-    func queryCached(_ query: WorkflowQuery) async throws -> JSONValue?? {
-        try await onThread { [self] in
-            guard let runner = runners[query.runId] else { return nil }
-            return .some(try runner.query(query.queryType, arguments: query.args))
-        }
+    func answerCached(_ query: WorkflowQuery) async -> RespondQueryRequest? {
+        try? await onThread { [self] in runners[query.runId].map { answer(query, from: $0) } }
     }
 
     /// Answers a query by replaying a whole history in a runner that is dropped afterwards.
@@ -120,6 +113,16 @@ final class WorkflowCache: @unchecked Sendable {
                 workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType,
                 taskQueue: task.taskQueue),
             logger: logger)
+    }
+
+    /// A query's answer from a runner: its result, or the failure it threw.
+    private func answer(_ query: WorkflowQuery, from runner: WorkflowRunner) -> RespondQueryRequest {
+        do {
+            return RespondQueryRequest(
+                queryId: query.queryId, result: try runner.query(query.queryType, arguments: query.args))
+        } catch {
+            return RespondQueryRequest(queryId: query.queryId, failure: Failure(error: error))
+        }
     }
 
     private func evict(_ runId: String) {

@@ -54,6 +54,8 @@ final class NodeDecoder: Decoder {
             }
             return unsafeBitCast(text, to: T.self)
         }
+        // The hottest nested values are read without Codable's containers when their form is plain
+        // (else Codable below reads them, with its errors). At the top level Codable reads them.
         if T.self == HistoryEvent.self, let event = HistoryEvent(directFrom: node) {
             return unsafeBitCast(event, to: T.self)
         }
@@ -188,8 +190,7 @@ struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     private func find(_ key: Key) -> JSONNode? {
         let name = key.stringValue
         if let index { return index[name].map { members[$0].value } }
-        for member in members where member.key == name { return member.value }
-        return nil
+        return DirectFields.first(name, in: members)
     }
 
     private func require(_ key: Key) throws -> JSONNode {

@@ -139,6 +139,8 @@ final class ValueEncoder: Encoder {
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
         if T.self == RawJSON.self { return .raw(unsafeBitCast(value, to: RawJSON.self).bytes) }
+        // The hottest nested values are built without Codable's containers (the same bytes; tests
+        // compare them with the Codable path, which encodes them at the top level).
         if T.self == HistoryEvent.self, let direct = unsafeBitCast(value, to: HistoryEvent.self).directlyEncoded {
             return direct
         }
