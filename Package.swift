@@ -212,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OrchestratorStoreTests",
-            dependencies: ["OrchestratorStore", "OrchestratorProtocol"]
+            dependencies: ["OrchestratorStore", "OrchestratorProtocol", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "OrchestratorEngineTests",

@@ -80,6 +80,29 @@ enum StoreMigrations {
                     """)
         }
 
+        // History rows stored in the order they are appended (a rowid table) with a unique index
+        // on (run_seq, event_id). Keyed by (run_seq, event_id) itself, each commit's events went
+        // to as many B-tree leaves as it had runs, and every such page was written to the WAL
+        // whole; appended, they share the table's last page and a few index pages.
+        migrator.registerMigration("v2-history-append-order") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE history_events_v2 (
+                      run_seq INTEGER NOT NULL,
+                      event_id INTEGER NOT NULL,
+                      event_type TEXT NOT NULL,
+                      event_time INTEGER NOT NULL,
+                      attributes BLOB NOT NULL
+                    );
+                    INSERT INTO history_events_v2 (run_seq, event_id, event_type, event_time, attributes)
+                      SELECT run_seq, event_id, event_type, event_time, attributes FROM history_events
+                      ORDER BY run_seq, event_id;
+                    DROP TABLE history_events;
+                    ALTER TABLE history_events_v2 RENAME TO history_events;
+                    CREATE UNIQUE INDEX history_events_by_run ON history_events (run_seq, event_id);
+                    """)
+        }
+
         return migrator
     }
 }

@@ -105,6 +105,21 @@ final class BenchStack: @unchecked Sendable {
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Bytes a process has asked the kernel to write to storage so far (`write_bytes` in
+    /// /proc/<pid>/io: the WAL, checkpoints into the database file; not socket writes).
+    static func storageWriteBytes(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+
+    /// The server's storage writes so far, in bytes.
+    var serverStorageWriteBytes: Double {
+        server.flatMap { Self.storageWriteBytes(pid: $0.processIdentifier) } ?? 0
+    }
+
     /// CPU milliseconds used so far by the server and by all workers together.
     var cpuMilliseconds: (server: Double, workers: Double) {
         let server = self.server.flatMap { Self.cpuMilliseconds(pid: $0.processIdentifier) } ?? 0

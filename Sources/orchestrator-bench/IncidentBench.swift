@@ -32,6 +32,7 @@ struct IncidentBench: AsyncParsableCommand {
         let samples = SampleStore()
         let failures = FailureList()
         let cpuBefore = stack.cpuMilliseconds
+        let writesBefore = stack.serverStorageWriteBytes
         let benchCPUBefore = BenchStack.cpuMilliseconds(pid: getpid()) ?? 0
         let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
@@ -53,6 +54,7 @@ struct IncidentBench: AsyncParsableCommand {
         }
         let wall = milliseconds(ContinuousClock.now - started) / 1000
         let cpuAfter = stack.cpuMilliseconds
+        let writes = stack.serverStorageWriteBytes - writesBefore
         let benchCPU = (BenchStack.cpuMilliseconds(pid: getpid()) ?? 0) - benchCPUBefore
         // CPU per incident is steadier than throughput on a shared machine whose speed varies.
         func perIncident(_ total: Double) -> JSONValue {
@@ -81,6 +83,8 @@ struct IncidentBench: AsyncParsableCommand {
             "server_cpu_ms_per_incident": perIncident(cpuAfter.server - cpuBefore.server),
             "workers_cpu_ms_per_incident": perIncident(cpuAfter.workers - cpuBefore.workers),
             "client_cpu_ms_per_incident": perIncident(benchCPU),
+            "server_storage_write_kib_per_incident": .double(
+                (writes / 1024 / Double(max(1, incidents)) * 10).rounded() / 10),
             "errors": .int(Int64(problems.count)),
         ]
         print(JSONValue.object(report).jsonText)

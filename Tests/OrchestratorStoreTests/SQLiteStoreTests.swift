@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OrchestratorProtocol
 import Testing
 
@@ -22,7 +23,7 @@ struct SQLiteStoreTests {
     @Test("a new database gets every migration, WAL and synchronous=FULL")
     func migrationsAndPragmas() async throws {
         try await withStore { store, _ throws in
-            #expect(try store.appliedMigrations() == ["v1-initial-schema"])
+            #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
             #expect(try store.journalMode() == "wal")
             #expect(try store.synchronousSetting() == 2)
         }
@@ -33,7 +34,7 @@ struct SQLiteStoreTests {
         try await withStore { store, directory in
             try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as [String: String])])
             let again = try SQLiteStore(directory: directory)
-            #expect(try again.appliedMigrations() == ["v1-initial-schema"])
+            #expect(try again.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
             #expect(try again.execution(runId: "run-1")?.workflowId == "wf")
         }
     }
@@ -80,6 +81,46 @@ struct SQLiteStoreTests {
             for event in try store.events(runSeq: 7) {
                 #expect(try event.encodedAttributes == MessageCodec.encodeBytes(event.attributes))
             }
+        }
+    }
+
+    @Test("a database of the first schema keeps its history, in order, when it moves to append-ordered history")
+    func historyMigration() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(SQLiteStore.fileName).path
+        let events = (1...4).map { id in
+            HistoryEvent(
+                eventId: Int64(id), eventTime: Timestamp(milliseconds: 1_700_000_000_000 + Int64(id)),
+                attributes: .workflowExecutionSignaled(
+                    .init(signalName: "s\(id)", input: ["n": .int(Int64(id))], identity: "t", requestId: nil)))
+        }
+        do {
+            // A database as the first release left it, its events written interleaved across runs.
+            let queue = try DatabaseQueue(path: path)
+            try StoreMigrations.migrator.migrate(queue, upTo: "v1-initial-schema")
+            try await queue.write { db in
+                for (runSeq, event) in [(2, events[1]), (1, events[0]), (2, events[0]), (1, events[1])] {
+                    try db.execute(
+                        sql: "INSERT INTO history_events VALUES (?, ?, ?, ?, ?)",
+                        arguments: [
+                            runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
+                            Data(try event.attributes.canonicalJSON()),
+                        ])
+                }
+            }
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
+        #expect(try store.events(runSeq: 1) == Array(events[0...1]))
+        #expect(try store.events(runSeq: 2) == Array(events[0...1]))
+        // New events follow the migrated ones; an event id is still unique within its run.
+        try await store.commit([.appendEvents(runSeq: 1, Array(events[2...3]))])
+        #expect(try store.events(runSeq: 1) == events)
+        #expect(try store.lastEvent(runSeq: 2) == events[1])
+        await #expect(throws: (any Error).self) {
+            try await store.commit([.appendEvents(runSeq: 2, [events[1]])])
         }
     }
 
