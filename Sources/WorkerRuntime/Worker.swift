@@ -428,22 +428,14 @@ public final class Worker: Service, Sendable {
             return
         }
         let context = ActivityContext(task: task, client: client, logger: logger)
-        let work = Task { try await implementation(task.input, context) }
-        // While it runs, heartbeat on its behalf to learn of cancellation (when it has a heartbeat timeout).
-        let watcher = Task {
-            guard let timeout = task.heartbeatTimeoutMs else { return }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(max(50, timeout / 2)))
-                if Task.isCancelled { return }
-                await context.send()
-                if context.isCancelRequested {
-                    work.cancel()
-                    return
-                }
-            }
+        let result: Result<JSONValue?, any Error>
+        if let timeout = task.heartbeatTimeoutMs {
+            result = await runWatched(task, implementation, context: context, heartbeatTimeoutMs: timeout)
+        } else {
+            // Cancellation reaches an activity only through heartbeats: without a heartbeat timeout
+            // nothing watches it, so it runs on this task.
+            do { result = .success(try await implementation(task.input, context)) } catch { result = .failure(error) }
         }
-        let result = await work.result
-        watcher.cancel()
         let request: Request
         switch result {
         case .success(let output):
@@ -464,6 +456,29 @@ public final class Worker: Service, Sendable {
             logger.warning("reporting the activity's outcome failed", metadata: ["error": "\(error)"])
         }
         counters.withLock { $0.activities += 1 }
+    }
+
+    /// Runs an activity with a heartbeat timeout, heartbeating on its behalf while it runs to learn
+    /// of cancellation, and cancels it when the server asks.
+    private func runWatched(
+        _ task: ActivityTask, _ implementation: @escaping WorkerRegistry.ActivityImplementation,
+        context: ActivityContext, heartbeatTimeoutMs timeout: Int64
+    ) async -> Result<JSONValue?, any Error> {
+        let work = Task { try await implementation(task.input, context) }
+        let watcher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(max(50, timeout / 2)))
+                if Task.isCancelled { return }
+                await context.send()
+                if context.isCancelRequested {
+                    work.cancel()
+                    return
+                }
+            }
+        }
+        let result = await work.result
+        watcher.cancel()
+        return result
     }
 }
 

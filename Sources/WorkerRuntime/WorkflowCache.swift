@@ -22,11 +22,11 @@ final class WorkflowCache: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` on the workflow thread.
+    /// Runs `body` on the workflow queue, one thing at a time. The caller's thread runs it when the
+    /// queue is free (`sync`), which saves two thread switches per task; workflow code only computes
+    /// (it may not block or do I/O), so a caller waits at most for another run's activation.
     func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+        try queue.sync { try body() }
     }
 
     /// Continues a cached run with a task's events, and answers the queries the task carries from
