@@ -111,9 +111,33 @@ public final class OrchestratorClient: Sendable {
         return result
     }
 
+    /// Sends a typed request that ``cancel(_:)`` can end from outside the calling task (a long
+    /// poll a worker stops); it then throws `CancellationError`.
+    public func send<Body: RequestBody>(_ body: Body, handle: RequestHandle) async throws -> Body.Result {
+        let response = try await send(body.request, id: handle.id)
+        guard let result = Body.result(from: response) else {
+            throw OrchestratorError(
+                .internal, "the server answered \(Body.operation.rawValue) with a \(response.operation.rawValue) result"
+            )
+        }
+        return result
+    }
+
+    /// A handle for one request to be sent with ``send(_:handle:)``.
+    public func makeRequestHandle() -> RequestHandle { RequestHandle(id: state.makeHandleId()) }
+
+    /// Ends the request sent (or yet to be sent) with `handle`: it throws `CancellationError`.
+    public func cancel(_ handle: RequestHandle) {
+        state.cancel(id: handle.id)
+    }
+
     /// Sends any request and returns the server's response.
     public func send(_ request: Request) async throws -> Response {
-        let message = RequestMessage(id: state.nextId(), request: request)
+        try await send(request, id: state.nextId())
+    }
+
+    private func send(_ request: Request, id: UInt64) async throws -> Response {
+        let message = RequestMessage(id: id, request: request)
         switch try await state.send(message, via: outbound) {
         case .response(_, let response): return response
         case .error(_, let error): throw error
@@ -135,10 +159,17 @@ public final class OrchestratorClient: Sendable {
     }
 }
 
+/// Names one request, so that it can be cancelled from outside its task.
+public struct RequestHandle: Sendable, Hashable {
+    let id: UInt64
+}
+
 /// Requests in flight and the push stream, shared with the channel handler.
 final class ClientState: Sendable {
     private struct Inner {
         var pending: [UInt64: CheckedContinuation<ServerMessage, any Error>] = [:]
+        /// Handles made and not sent yet: true once cancelled.
+        var unsentHandles: [UInt64: Bool] = [:]
         var closedError: (any Error)?
     }
     private let inner = Mutex(Inner())
@@ -152,12 +183,19 @@ final class ClientState: Sendable {
 
     func nextId() -> UInt64 { ids.wrappingAdd(1, ordering: .relaxed).oldValue }
 
+    func makeHandleId() -> UInt64 {
+        let id = nextId()
+        inner.withLock { $0.unsentHandles[id] = false }
+        return id
+    }
+
     func send(_ message: RequestMessage, via outbound: OutboundFrames) async throws -> ServerMessage {
         let frame = outbound.channel.allocator.buffer(bytes: try MessageCodec.encodeBytes(message))
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let closed = inner.withLock { inner -> (any Error)? in
                     if let error = inner.closedError { return error }
+                    if inner.unsentHandles.removeValue(forKey: message.id) == true { return CancellationError() }
                     inner.pending[message.id] = continuation
                     return nil
                 }
@@ -181,6 +219,17 @@ final class ClientState: Sendable {
         } onCancel: {
             self.fail(id: message.id, with: CancellationError())
         }
+    }
+
+    /// Fails the request `id` with `CancellationError`, or, if it is not sent yet, makes its sending
+    /// fail; nothing if it has been answered.
+    func cancel(id: UInt64) {
+        let continuation = inner.withLock { inner in
+            let continuation = inner.pending.removeValue(forKey: id)
+            if continuation == nil && inner.unsentHandles[id] != nil { inner.unsentHandles[id] = true }
+            return continuation
+        }
+        continuation?.resume(throwing: CancellationError())
     }
 
     func fail(id: UInt64, with error: any Error) {

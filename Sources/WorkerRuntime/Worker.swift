@@ -186,25 +186,25 @@ public final class Worker: Service, Sendable {
         for cancel in polls { cancel() }
     }
 
-    /// Runs one long poll as a task the worker can cancel on shutdown. Nil when cancelled or failed.
+    /// Runs one long poll that the worker can cancel on shutdown. Nil when cancelled or failed.
     private func poll<Body: RequestBody>(_ client: OrchestratorClient, _ request: Body) async -> Body.Result? {
-        let task: Task<Result<Body.Result, any Error>, Never>? = state.withLock { state in
+        let handle = client.makeRequestHandle()
+        let id: UInt64? = state.withLock { state in
             guard !state.stopping else { return nil }
             let id = state.nextPoll
             state.nextPoll += 1
-            let task = Task { () -> Result<Body.Result, any Error> in
-                defer { _ = self.state.withLock { $0.polls.removeValue(forKey: id) } }
-                do {
-                    return .success(try await client.send(request))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            state.polls[id] = { task.cancel() }
-            return task
+            state.polls[id] = { client.cancel(handle) }
+            return id
         }
-        guard let task else { return nil }
-        switch await task.value {
+        guard let id else { return nil }
+        let result: Result<Body.Result, any Error>
+        do {
+            result = .success(try await client.send(request, handle: handle))
+        } catch {
+            result = .failure(error)
+        }
+        _ = state.withLock { $0.polls.removeValue(forKey: id) }
+        switch result {
         case .success(let value):
             return value
         case .failure(let error):

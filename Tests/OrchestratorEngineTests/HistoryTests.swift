@@ -93,7 +93,7 @@ struct HistoryTests {
                         searchAttributes: ["service": .string("s\(index)")]))
             }
             try await h.start("other", type: "Other")
-            try await h.client.send(TerminateWorkflowRequest(workflowId: "incident-s0", reason: "x"))
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "incident-s0", reason: "x"))
             let running = try await h.client.send(ListWorkflowsRequest(status: .running))
             #expect(running.executions.count == 5)
             let incidents = try await h.client.send(ListWorkflowsRequest(workflowType: "IncidentWorkflow"))

@@ -50,7 +50,7 @@ struct PolicyTests {
             // ALLOW_DUPLICATE (the default) allows a new run.
             let again = try await h.start("done")
             #expect(again.started)
-            try await h.client.send(TerminateWorkflowRequest(workflowId: "done", reason: "test"))
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "done", reason: "test"))
             // REJECT_DUPLICATE refuses whatever happened before.
             await expectError(.alreadyStarted) { try await h.start("done", reuse: .rejectDuplicate) }
             // ALLOW_DUPLICATE_FAILED_ONLY: the last run was terminated, so a new one may start…
@@ -83,7 +83,7 @@ struct PolicyTests {
         try await Harness.with { h in
             try await h.start("wf")
             try await h.signal("wf", "resolve", requestId: "r-1")
-            try await h.client.send(TerminateWorkflowRequest(workflowId: "wf", reason: "done"))
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "wf", reason: "done"))
             try await h.signal("wf", "resolve", requestId: "r-1")
             await expectError(.workflowNotRunning) { try await h.signal("wf", "resolve", requestId: "r-2") }
         }
