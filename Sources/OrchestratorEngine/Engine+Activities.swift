@@ -54,13 +54,16 @@ extension Engine {
 
     /// Leases an attempt to a poller's connection and arms its timeouts.
     func startActivity(_ execution: Execution, scheduledEventId: Int64, poller: Poller<ActivityTask>) {
-        guard var activity = execution.activities[scheduledEventId] else {
-            poller.continuation.resume(returning: nil)
-            return
-        }
+        poller.continuation.resume(
+            returning: beginActivity(execution, scheduledEventId: scheduledEventId, connectionId: poller.connectionId))
+    }
+
+    /// Leases an attempt to a connection and arms its timeouts; the task to hand to it.
+    func beginActivity(_ execution: Execution, scheduledEventId: Int64, connectionId: UInt64) -> ActivityTask? {
+        guard var activity = execution.activities[scheduledEventId] else { return nil }
         let now = clock.now()
-        let connection = connections[poller.connectionId]
-        activity.location = .started(poller.connectionId)
+        let connection = connections[connectionId]
+        activity.location = .started(connectionId)
         activity.lastStartedTime = now
         activity.lastHeartbeatTime = nil
         activity.lastWorkerIdentity = connection?.handle.identity
@@ -72,15 +75,52 @@ extension Engine {
             addTimer(.activityHeartbeat(ref), at: now.adding(milliseconds: heartbeat))
         }
         statistics.activitiesStarted += 1
-        poller.continuation.resume(
-            returning: ActivityTask(
-                taskToken: TaskToken.activity(ref), workflowId: execution.workflowId, runId: execution.runId,
-                workflowType: execution.workflowType, activityId: activity.activityId,
-                activityType: activity.activityType, input: activity.input, attempt: activity.attempt,
-                scheduledTime: activity.scheduledTime, currentAttemptScheduledTime: activity.attemptScheduledTime,
-                startedTime: now, scheduleToCloseTimeoutMs: activity.scheduleToCloseTimeoutMs,
-                startToCloseTimeoutMs: activity.startToCloseTimeoutMs, heartbeatTimeoutMs: activity.heartbeatTimeoutMs,
-                heartbeatDetails: activity.heartbeatDetails))
+        return ActivityTask(
+            taskToken: TaskToken.activity(ref), workflowId: execution.workflowId, runId: execution.runId,
+            workflowType: execution.workflowType, activityId: activity.activityId,
+            activityType: activity.activityType, input: activity.input, attempt: activity.attempt,
+            scheduledTime: activity.scheduledTime, currentAttemptScheduledTime: activity.attemptScheduledTime,
+            startedTime: now, scheduleToCloseTimeoutMs: activity.scheduleToCloseTimeoutMs,
+            startToCloseTimeoutMs: activity.startToCloseTimeoutMs, heartbeatTimeoutMs: activity.heartbeatTimeoutMs,
+            heartbeatDetails: activity.heartbeatDetails)
+    }
+
+    /// Holds the activities a completion scheduled with eager execution for the completing
+    /// connection, when they run on the workflow task's own queue; they are not dispatched at commit.
+    func holdEagerActivities(
+        _ commands: [Command], of execution: Execution, taskQueue: String, connection: ConnectionState
+    ) -> [Int64] {
+        var held: [Int64] = []
+        for command in commands {
+            guard case .scheduleActivityTask(let c) = command, c.requestEagerExecution == true,
+                let id = execution.activityIds[c.activityId], var activity = execution.activities[id],
+                activity.taskQueue == taskQueue, activity.location == .notReady
+            else { continue }
+            activity.location = .eager(connection.id)
+            execution.activities[id] = activity
+            held.append(id)
+        }
+        return held
+    }
+
+    /// Starts held eager activities for the connection whose completion is now durable; if it went
+    /// away meanwhile (or `start` is false), they go to their queue like any other.
+    func startEagerActivities(_ ids: [Int64], of execution: Execution, connection: ConnectionState, start: Bool)
+        -> [ActivityTask]
+    {
+        var tasks: [ActivityTask] = []
+        let alive = start && connections[connection.id] === connection
+        for id in ids {
+            guard execution.isOpen, let activity = execution.activities[id], activity.location == .eager(connection.id)
+            else { continue }
+            if alive, let task = beginActivity(execution, scheduledEventId: id, connectionId: connection.id) {
+                statistics.activitiesStartedEagerly += 1
+                tasks.append(task)
+            } else {
+                enqueueActivity(execution, scheduledEventId: id)
+            }
+        }
+        return tasks
     }
 
     // MARK: - Worker operations

@@ -79,16 +79,13 @@ extension Engine {
             }
             return .pollWorkflowTask(PollWorkflowTaskResponse(task: try completeDelivery(delivery)))
         case .completeWorkflowTask(let body):
-            guard
-                let next = try await withConnection(
-                    connection,
-                    { engine, state throws(OrchestratorError) in
-                        try await engine.completeWorkflowTask(body, connection: state)
-                    })
-            else {
-                return .completeWorkflowTask(CompleteWorkflowTaskResponse())
+            let (next, activities) = try await withConnection(connection) {
+                engine, state throws(OrchestratorError) in
+                try await engine.completeWorkflowTask(body, connection: state)
             }
-            return .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: try completeDelivery(next)))
+            return .completeWorkflowTask(
+                CompleteWorkflowTaskResponse(
+                    workflowTask: try next.map(completeDelivery), activityTasks: activities.isEmpty ? nil : activities))
         case .failWorkflowTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
                 try await engine.failWorkflowTask(body, connection: state)

@@ -217,9 +217,10 @@ extension Engine {
     }
 
     /// Applies a task's commands. Returns the run's next task, started for the same connection, when
-    /// the request asked for it and the completion scheduled one (events arrived while the task ran).
+    /// the request asked for it and the completion scheduled one (events arrived while the task ran),
+    /// and the activities it scheduled with eager execution, started for that connection.
     func completeWorkflowTask(_ request: CompleteWorkflowTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError) -> WorkflowTaskDelivery?
+        async throws(OrchestratorError) -> (next: WorkflowTaskDelivery?, activities: [ActivityTask])
     {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
@@ -250,7 +251,7 @@ extension Engine {
                     type: "UnhandledCommand"),
                 identity: identity)
             try await durable()
-            return nil
+            return (nil, [])
         }
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
         let completedId = appendEvent(
@@ -273,6 +274,8 @@ extension Engine {
             if !execution.isOpen { break }
         }
         execution.completingTask = false
+        let eager = holdEagerActivities(
+            request.commands, of: execution, taskQueue: task.taskQueue, connection: connection)
         if execution.isOpen {
             let hadBuffered = !execution.buffered.isEmpty
             flushBufferedEvents(execution)
@@ -295,10 +298,11 @@ extension Engine {
             try await durable()
         } catch {
             if returning { releaseReturnedTask(execution, connection: connection) }
+            _ = startEagerActivities(eager, of: execution, connection: connection, start: false)
             throw error
         }
-        guard returning else { return nil }
-        return startReturnedTask(execution, connection: connection)
+        let activities = startEagerActivities(eager, of: execution, connection: connection, start: true)
+        return (returning ? startReturnedTask(execution, connection: connection) : nil, activities)
     }
 
     /// Starts the task a completion scheduled for the connection that completed, now that the

@@ -448,6 +448,8 @@ public struct EngineStatistics: Sendable, Hashable {
     public var stickyHits = 0
     public var stickyFallbacks = 0
     public var activitiesStarted = 0
+    /// Activities started in the answer to the completion that scheduled them (eager execution).
+    public var activitiesStartedEagerly = 0
     public var activitiesCompleted = 0
     public var activityRetries = 0
     public var timersFired = 0

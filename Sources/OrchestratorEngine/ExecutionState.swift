@@ -72,6 +72,9 @@ struct WorkflowTaskState {
 /// Where an activity's current attempt is.
 enum ActivityLocation: Equatable {
     case notReady
+    /// Scheduled with eager execution by this connection's completion: it is started for that
+    /// connection once the completion is durable, and returned in the completion's answer.
+    case eager(UInt64)
     case queued
     case started(UInt64)
     /// Waiting for its retry timer.

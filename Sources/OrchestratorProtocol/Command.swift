@@ -73,10 +73,14 @@ public struct ScheduleActivityTaskCommand: Sendable, Hashable, Codable {
     /// An attempt that does not heartbeat within this fails and is retried.
     public var heartbeatTimeoutMs: Int64?
     public var retryPolicy: RetryPolicy?
+    /// The completing worker has a free slot for this activity: the server may start it for that
+    /// connection and return it in the completion's answer instead of dispatching it to a poll
+    /// (Temporal's eager activity execution). Only for the workflow task's own task queue. Default false.
+    public var requestEagerExecution: Bool?
     public init(
         activityId: String, activityType: String, taskQueue: String? = nil, input: JSONValue? = nil,
         scheduleToCloseTimeoutMs: Int64? = nil, startToCloseTimeoutMs: Int64? = nil,
-        heartbeatTimeoutMs: Int64? = nil, retryPolicy: RetryPolicy? = nil
+        heartbeatTimeoutMs: Int64? = nil, retryPolicy: RetryPolicy? = nil, requestEagerExecution: Bool? = nil
     ) {
         self.activityId = activityId
         self.activityType = activityType
@@ -86,6 +90,7 @@ public struct ScheduleActivityTaskCommand: Sendable, Hashable, Codable {
         self.startToCloseTimeoutMs = startToCloseTimeoutMs
         self.heartbeatTimeoutMs = heartbeatTimeoutMs
         self.retryPolicy = retryPolicy
+        self.requestEagerExecution = requestEagerExecution
     }
 }
 

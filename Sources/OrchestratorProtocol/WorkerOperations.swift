@@ -90,7 +90,13 @@ public struct CompleteWorkflowTaskResponse: Sendable, Hashable, Codable {
     /// The run's next workflow task, started for this connection, when the request asked for it and
     /// the completion scheduled one. Absent otherwise: the next task comes through a poll.
     public var workflowTask: WorkflowTask?
-    public init(workflowTask: WorkflowTask? = nil) { self.workflowTask = workflowTask }
+    /// Activities the completion scheduled with `requestEagerExecution`, started for this connection
+    /// as if a poll had returned them. Absent when none was.
+    public var activityTasks: [ActivityTask]?
+    public init(workflowTask: WorkflowTask? = nil, activityTasks: [ActivityTask]? = nil) {
+        self.workflowTask = workflowTask
+        self.activityTasks = activityTasks
+    }
 }
 
 public struct FailWorkflowTaskRequest: Sendable, Hashable, Codable {

@@ -18,8 +18,11 @@ public struct WorkerOptions: Sendable {
     public var taskQueue: String
     /// Workflow task polls in flight (workflow code itself runs on one thread).
     public var workflowPollers = 4
-    /// Activities running at once.
+    /// Activities running at once that this worker polled for.
     public var maxConcurrentActivities = 16
+    /// Activities running at once that the server handed back in the answer to the completion that
+    /// scheduled them (eager execution: no poll round trip); 0 turns eager execution off.
+    public var maxEagerActivities = 16
     /// Runs kept in memory for sticky tasks and queries.
     public var cacheSize = 2_000
     /// What a non-determinism error does: fail the workflow task (retried until fixed code runs), or fail the workflow.
@@ -61,6 +64,8 @@ public final class Worker: Service, Sendable {
         var client: OrchestratorClient?
         var connectedWaiters: [CheckedContinuation<Void, Never>] = []
         var connected = false
+        /// Slots of eagerly executed activities taken (requested or running).
+        var eagerSlotsTaken = 0
     }
 
     public init(options: WorkerOptions, registry: WorkerRegistry, logger: Logger = Logger(label: "orchestrator.worker"))
@@ -157,9 +162,22 @@ public final class Worker: Service, Sendable {
             return state.connectedWaiters
         }
         for waiter in waiters { waiter.resume() }
+        // Activities handed back with completions run beside the pollers; they finish before the
+        // connection is closed, like the activities the pollers run.
+        let (eager, eagerInbox) = AsyncStream.makeStream(of: ActivityTask.self)
+        let eagerRunner = Task {
+            await withDiscardingTaskGroup { running in
+                for await task in eager {
+                    running.addTask {
+                        await self.run(task, client: client)
+                        self.releaseEagerSlots(1)
+                    }
+                }
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<options.workflowPollers {
-                group.addTask { await self.pollWorkflowTasks(client, cache: cache) }
+                group.addTask { await self.pollWorkflowTasks(client, cache: cache, eagerInbox: eagerInbox) }
             }
             for _ in 0..<options.maxConcurrentActivities {
                 group.addTask { await self.pollActivityTasks(client) }
@@ -171,6 +189,8 @@ public final class Worker: Service, Sendable {
             }
             // The loops end when the connection closes or the worker stops; then close the connection.
             for _ in 0..<(options.workflowPollers + options.maxConcurrentActivities) { await group.next() }
+            eagerInbox.finish()
+            await eagerRunner.value
             await client.close()
             await group.waitForAll()
         }
@@ -218,7 +238,9 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Workflow tasks
 
-    private func pollWorkflowTasks(_ client: OrchestratorClient, cache: WorkflowCache) async {
+    private func pollWorkflowTasks(
+        _ client: OrchestratorClient, cache: WorkflowCache, eagerInbox: AsyncStream<ActivityTask>.Continuation
+    ) async {
         let poll = { (queue: String, identity: String, timeoutMs: Int64) in
             PollWorkflowTaskRequest(
                 taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true)
@@ -228,7 +250,7 @@ public final class Worker: Service, Sendable {
             // at once rather than polling for it.
             var next = response.task
             while let task = next, !self.isStopping {
-                next = await self.process(task, client: client, cache: cache)
+                next = await self.process(task, client: client, cache: cache, eagerInbox: eagerInbox)
             }
         }
     }
@@ -245,14 +267,16 @@ public final class Worker: Service, Sendable {
     }
 
     /// Runs a workflow task and completes it; returns the run's next task if the server handed it back.
-    private func process(_ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache) async -> WorkflowTask?
-    {
+    private func process(
+        _ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache,
+        eagerInbox: AsyncStream<ActivityTask>.Continuation
+    ) async -> WorkflowTask? {
         var logger = self.logger
         logger[metadataKey: "workflowId"] = "\(task.workflowId)"
         logger[metadataKey: "runId"] = "\(task.runId)"
         let started = ContinuousClock.now
         var replayed = false
-        let commands: [Command]
+        var commands: [Command]
         // Queries the task carries see the state right after its events, as the commands do.
         let answers: [RespondQueryRequest]
         do {
@@ -290,8 +314,14 @@ public final class Worker: Service, Sendable {
             return nil
         }
         if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
-        let (accepted, next) = await complete(task, commands, queryResults: answers, client: client, logger: logger)
+        let requested = requestEagerExecution(&commands)
+        let (accepted, next, activities) = await complete(
+            task, commands, queryResults: answers, client: client, logger: logger)
         if !accepted { await cache.evict(runId: task.runId) }
+        // The server may start fewer than were requested (another task queue, the run closed).
+        releaseEagerSlots(requested - activities.count)
+        if !activities.isEmpty { counters.withLock { $0.eagerActivities += activities.count } }
+        for activity in activities { eagerInbox.yield(activity) }
         counters.withLock { counters in
             counters.workflowTasks += 1
             if replayed { counters.replays += 1 }
@@ -333,20 +363,51 @@ public final class Worker: Service, Sendable {
         return events
     }
 
-    /// Sends a task's commands; whether the server took them, and the run's next task if it handed it back.
+    /// Asks for eager execution of the activities this worker can run, as long as it has free slots
+    /// for them; returns how many slots it took.
+    private func requestEagerExecution(_ commands: inout [Command]) -> Int {
+        var taken = 0
+        for index in commands.indices {
+            guard case .scheduleActivityTask(var command) = commands[index],
+                command.taskQueue.map({ $0.isEmpty || $0 == options.taskQueue }) ?? true,
+                registry.activities[command.activityType] != nil,
+                takeEagerSlot()
+            else { continue }
+            command.requestEagerExecution = true
+            commands[index] = .scheduleActivityTask(command)
+            taken += 1
+        }
+        return taken
+    }
+
+    private func takeEagerSlot() -> Bool {
+        state.withLock { state in
+            guard state.eagerSlotsTaken < options.maxEagerActivities else { return false }
+            state.eagerSlotsTaken += 1
+            return true
+        }
+    }
+
+    private func releaseEagerSlots(_ count: Int) {
+        guard count > 0 else { return }
+        state.withLock { $0.eagerSlotsTaken -= count }
+    }
+
+    /// Sends a task's commands; whether the server took them, the run's next task if it handed it
+    /// back, and the activities it started here (eager execution).
     private func complete(
         _ task: WorkflowTask, _ commands: [Command], queryResults: [RespondQueryRequest] = [],
         client: OrchestratorClient, logger: Logger
-    ) async -> (accepted: Bool, next: WorkflowTask?) {
+    ) async -> (accepted: Bool, next: WorkflowTask?, activities: [ActivityTask]) {
         do {
             let response = try await client.send(
                 CompleteWorkflowTaskRequest(
                     taskToken: task.taskToken, commands: commands, identity: options.identity,
                     returnNewWorkflowTask: true, queryResults: queryResults.isEmpty ? nil : queryResults))
-            return (true, response.workflowTask)
+            return (true, response.workflowTask, response.activityTasks ?? [])
         } catch {
             logger.warning("the server did not take the workflow task's commands", metadata: ["error": "\(error)"])
-            return (false, nil)
+            return (false, nil, [])
         }
     }
 
@@ -487,5 +548,7 @@ public struct WorkerStatistics: Sendable, Hashable {
     public var workflowTasks = 0
     public var replays = 0
     public var activities = 0
+    /// Activities the server handed back with the completion that scheduled them (eager execution).
+    public var eagerActivities = 0
     public var queries = 0
 }

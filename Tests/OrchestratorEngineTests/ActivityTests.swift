@@ -37,6 +37,72 @@ struct ActivityTests {
         }
     }
 
+    /// A ScheduleActivityTask command that asks for eager execution.
+    func eager(_ id: String, taskQueue: String? = nil) -> Command {
+        .scheduleActivityTask(
+            ScheduleActivityTaskCommand(
+                activityId: id, activityType: "Notify", taskQueue: taskQueue, input: ["n": .string(id)],
+                startToCloseTimeoutMs: 10_000, requestEagerExecution: true))
+    }
+
+    @Test("eager execution: the completion's answer carries the activity, started for that connection; no poll sees it")
+    func eagerExecution() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-eager")
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            // Another worker polls the queue: the eager activity must not go to it.
+            let other = try await h.worker("other")
+            async let otherPoll = h.pollActivity(other, timeoutMs: 800)
+            let answer = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: first.taskToken,
+                    commands: [eager("1"), eager("2", taskQueue: "elsewhere"), .activity("3")]))
+            // Only the one on the task's own queue and asked for eagerly comes back.
+            let started = try #require(answer.activityTasks)
+            #expect(started.map(\.activityId) == ["1"])
+            #expect(started.first?.input == ["n": "1"])
+            #expect(started.first?.attempt == 1)
+            // The others go to polls as usual: 3 on this queue, 2 on its own.
+            let polled = try #require(try await otherPoll)
+            #expect(polled.activityId == "3")
+            let elsewhere = try #require(try await h.pollActivity(other, queue: "elsewhere", timeoutMs: 1_000))
+            #expect(elsewhere.activityId == "2")
+            // The eager one is held like a polled one: completing it works, once.
+            let token = try #require(started.first?.taskToken)
+            _ = try await worker.send(CompleteActivityTaskRequest(taskToken: token, result: "sent"))
+            await expectError(.notFound) {
+                _ = try await worker.send(CompleteActivityTaskRequest(taskToken: token, result: "again"))
+            }
+            let next = try #require(try await h.poll(worker))
+            let completed = next.events.compactMap { event -> ActivityTaskCompletedAttributes? in
+                if case .activityTaskCompleted(let a) = event.attributes { return a }
+                return nil
+            }
+            #expect(completed.map(\.result) == ["sent"])
+            #expect(try await h.pollActivity(other, timeoutMs: 200) == nil)
+        }
+    }
+
+    @Test("an eager activity is held by its connection: when it closes, the attempt is retried at once elsewhere")
+    func eagerActivityIsHeld() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-eager-closed")
+            let a = try await h.worker("worker-a")
+            let first = try #require(try await h.poll(a))
+            let answer = try await a.send(
+                CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [eager("1")]))
+            let started = try #require(answer.activityTasks?.first)
+            let b = try await h.worker("worker-b")
+            async let retried = h.pollActivity(b, timeoutMs: 2_000)
+            try await Task.sleep(for: .milliseconds(50))
+            await a.close()
+            let attempt = try #require(try await retried)
+            #expect(attempt.activityId == started.activityId)
+            #expect(attempt.attempt == 2)
+        }
+    }
+
     @Test("retries follow the policy: delays grow by the backoff, attempts stop at the maximum")
     func retryIntervals() async throws {
         try await Harness.with { h in

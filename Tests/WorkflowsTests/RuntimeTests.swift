@@ -110,6 +110,26 @@ struct RuntimeTests {
         }
     }
 
+    @Test(
+        "activities the worker runs come back with the completion that scheduled them (eager), within its slots",
+        arguments: [16, 2, 0])
+    func eagerActivities(slots: Int) async throws {
+        try await WorkerHarness.with(register: registerAll, options: { $0.maxEagerActivities = slots }) { h in
+            try await h.start(ParallelWorkflow.self, id: "parallel-eager", input: NoArguments())
+            let values = try await h.result(ParallelWorkflow.self, id: "parallel-eager")
+            #expect(Set(values) == ["a", "b", "c", "d", "e"])
+            let history = try await h.history("parallel-eager")
+            #expect(history.filter { $0.eventType == .activityTaskCompleted }.count == 5)
+            let statistics = try #require(h.worker?.statistics)
+            #expect(statistics.activities == 5)
+            // Two are scheduled in the first task, three in a later one; a slot is free again once
+            // its activity's completion is answered, which may come just after that later task.
+            #expect(statistics.eagerActivities >= min(slots, 2))
+            #expect(statistics.eagerActivities <= min(slots, 2) + min(slots, 3))
+            if slots >= 5 { #expect(statistics.eagerActivities == 5) }
+        }
+    }
+
     @Test("code that leaves the workflow executor (Task.sleep) fails its task with a clear error")
     func escapingCodeIsCaught() async throws {
         try await WorkerHarness.with(register: registerAll) { h in

@@ -12,15 +12,19 @@ struct WorkerHarness {
     let server: TestServer
     let client: OrchestratorClient
     let attempts: AttemptCounter
+    /// The worker `with` runs.
+    private(set) var worker: Worker?
 
     static func with(
         register: (inout WorkerRegistry) -> Void,
+        options configure: (inout WorkerOptions) -> Void = { _ in },
         _ body: (WorkerHarness) async throws -> Void
     ) async throws {
         let server = try await TestServer.start()
         let client = try await server.connect(identity: "test-client")
-        let harness = WorkerHarness(server: server, client: client, attempts: AttemptCounter())
-        let worker = harness.makeWorker(register: register)
+        var harness = WorkerHarness(server: server, client: client, attempts: AttemptCounter())
+        let worker = harness.makeWorker(register: register, options: configure)
+        harness.worker = worker
         let running = Task { try await worker.run() }
         await worker.waitUntilConnected()
         defer {}
@@ -39,7 +43,8 @@ struct WorkerHarness {
     }
 
     func makeWorker(
-        identity: String = "test-worker", taskQueue: String = "tests", register: (inout WorkerRegistry) -> Void
+        identity: String = "test-worker", taskQueue: String = "tests", register: (inout WorkerRegistry) -> Void,
+        options configure: (inout WorkerOptions) -> Void = { _ in }
     ) -> Worker {
         var registry = WorkerRegistry()
         register(&registry)
@@ -52,6 +57,7 @@ struct WorkerHarness {
         }
         var options = WorkerOptions(address: server.address, identity: identity, taskQueue: taskQueue)
         options.pollTimeoutMs = 1_000
+        configure(&options)
         var logger = Logger(label: "test-worker")
         logger.logLevel = .critical
         return Worker(options: options, registry: registry, logger: logger)
