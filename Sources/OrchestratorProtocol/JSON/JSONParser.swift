@@ -88,6 +88,8 @@ struct JSONParser: ~Copyable {
             depth -= 1
             return .object(members)
         }
+        // One allocation for the members of most objects, instead of growing 1, 2, 4, 8.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -122,6 +124,7 @@ struct JSONParser: ~Copyable {
             depth -= 1
             return .array(items)
         }
+        items.reserveCapacity(8)
         while true {
             skipWhitespace()
             items.append(try value())

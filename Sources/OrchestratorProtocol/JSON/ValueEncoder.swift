@@ -19,7 +19,12 @@ enum EncodedValue {
 
 /// The members of an object being encoded.
 final class ObjectBox {
-    var members: [(key: String, value: EncodedValue)] = []
+    /// Room for most objects' members in one allocation, instead of growing 1, 2, 4, 8.
+    var members: [(key: String, value: EncodedValue)] = {
+        var members: [(key: String, value: EncodedValue)] = []
+        members.reserveCapacity(8)
+        return members
+    }()
 
     /// Members sorted by the UTF-8 bytes of their keys; of a key encoded twice the last wins.
     func sortedMembers() -> [(key: String, value: EncodedValue)] {
