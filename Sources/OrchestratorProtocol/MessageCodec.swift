@@ -20,7 +20,7 @@ public enum MessageCodec {
         } else {
             let encoder = ValueEncoder()
             try value.encode(to: encoder)
-            encoded = encoder.value ?? .object(ObjectBox())
+            encoded = encoder.value ?? .object(ObjectBox(capacity: 0))
         }
         var writer = JSONWriter()
         do {

@@ -267,8 +267,7 @@ extension WorkflowTask {
         for (index, event) in self.events.enumerated() {
             events.items.append(try encoder.encode(event, key: IndexKey(intValue: index)))
         }
-        let box = ObjectBox()
-        box.members.reserveCapacity(10)
+        let box = ObjectBox(capacity: 10)
         // In canonical (sorted) key order; `queries` is left out when nil, as Codable does.
         box.members.append((key: "attempt", value: .int(Int64(attempt))))
         box.members.append((key: "events", value: .array(events)))

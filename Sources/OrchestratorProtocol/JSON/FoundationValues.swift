@@ -94,7 +94,7 @@ extension EncodedValue {
             for member in box.members { members[member.key] = try member.value.jsonValue() }
             return .object(members)
         case .deferred(let encoder):
-            return try (encoder.value ?? .object(ObjectBox())).jsonValue()
+            return try (encoder.value ?? .object(ObjectBox(capacity: 0))).jsonValue()
         }
     }
 }
@@ -126,7 +126,7 @@ extension MessageCodec {
         } else {
             let encoder = ValueEncoder()
             try value.encode(to: encoder)
-            encoded = encoder.value ?? .object(ObjectBox())
+            encoded = encoder.value ?? .object(ObjectBox(capacity: 0))
         }
         do {
             return try encoded.jsonValue()

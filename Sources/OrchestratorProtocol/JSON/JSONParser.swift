@@ -152,7 +152,10 @@ struct JSONParser: ~Copyable {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                if ascii { return String(decoding: slice, as: UTF8.self) }
+                if ascii {
+                    if slice.count > 15, let name = InternedNames.name(slice) { return name }
+                    return String(decoding: slice, as: UTF8.self)
+                }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw JSONParseError(message: "a string is not valid UTF-8 at byte \(start)")
                 }

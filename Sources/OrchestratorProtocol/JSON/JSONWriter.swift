@@ -37,7 +37,7 @@ struct JSONWriter {
             }
             bytes.append(UInt8(ascii: "}"))
         case .deferred(let encoder):
-            try write(encoder.value ?? .object(ObjectBox()))
+            try write(encoder.value ?? .object(ObjectBox(capacity: 0)))
         }
     }
 

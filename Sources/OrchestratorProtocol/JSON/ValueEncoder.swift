@@ -19,12 +19,13 @@ enum EncodedValue {
 
 /// The members of an object being encoded.
 final class ObjectBox {
-    /// Room for most objects' members in one allocation, instead of growing 1, 2, 4, 8.
-    var members: [(key: String, value: EncodedValue)] = {
-        var members: [(key: String, value: EncodedValue)] = []
-        members.reserveCapacity(8)
-        return members
-    }()
+    var members: [(key: String, value: EncodedValue)] = []
+
+    /// Room for `capacity` members in one allocation (most objects fit the default), instead of
+    /// growing 1, 2, 4, 8; 0 for an object known to stay empty.
+    init(capacity: Int = 8) {
+        members.reserveCapacity(capacity)
+    }
 
     /// Members sorted by the UTF-8 bytes of their keys; of a key encoded twice the last wins.
     func sortedMembers() -> [(key: String, value: EncodedValue)] {
@@ -155,7 +156,7 @@ final class ValueEncoder: Encoder {
         if let special = FoundationValues.encode(value) { return special }
         let child = ValueEncoder(parent: self, key: key)
         try value.encode(to: child)
-        return child.value ?? .object(ObjectBox())
+        return child.value ?? .object(ObjectBox(capacity: 0))
     }
 
     /// A Float as the double its shortest text denotes (0.1, not 0.10000000149011612), as Foundation writes it.
@@ -201,7 +202,7 @@ extension ValueEncoder: SingleValueEncodingContainer {
         }
         // The value encodes itself into this same encoder (its containers replace this value).
         try value.encode(to: self)
-        if self.value == nil { self.value = .object(ObjectBox()) }
+        if self.value == nil { self.value = .object(ObjectBox(capacity: 0)) }
     }
 }
 
