@@ -24,7 +24,10 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
     @Option(help: "The notification log (default: notifications.jsonl in the data directory).")
     var notifyLog: String?
 
-    @Option(help: "Activities running at once, and workflow task polls in flight.")
+    @Option(
+        help:
+            "Activities polled for and running at once (as many again may come back with the completions that scheduled them), and workflow task polls in flight."
+    )
     var concurrency: Int = 16
 
     @Option(help: "The task queue to poll.")
@@ -67,6 +70,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
             taskQueue: taskQueue)
         options.tls = try connection.tlsContext()
         options.maxConcurrentActivities = concurrency
+        options.maxEagerActivities = concurrency
         options.workflowPollers = max(2, min(concurrency, 16))
         let worker = Worker(options: options, registry: registry, logger: logger)
         logger.info("notifications go to \(logPath)")
