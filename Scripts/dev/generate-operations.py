@@ -26,7 +26,7 @@ OPERATIONS = [
     ("terminateWorkflow", "TerminateWorkflowRequest", "RunResponse", "client", "Close a run at once."),
     ("pollWorkflowTask", "PollWorkflowTaskRequest", "PollWorkflowTaskResponse", "worker",
      "Long-poll for a workflow task."),
-    ("completeWorkflowTask", "CompleteWorkflowTaskRequest", "CompleteWorkflowTaskResponse", "worker", "Answer a workflow task with commands (and get the run's next task, if asked)."),
+    ("completeWorkflowTask", "CompleteWorkflowTaskRequest", "CompleteWorkflowTaskResponse", "worker", "Answer a workflow task with commands (and get the next task, if asked)."),
     ("failWorkflowTask", "FailWorkflowTaskRequest", "Empty", "worker", "Report a workflow task the worker could not run."),
     ("pollActivityTask", "PollActivityTaskRequest", "PollActivityTaskResponse", "worker",
      "Long-poll for an activity task."),

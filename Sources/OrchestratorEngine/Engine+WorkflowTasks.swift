@@ -148,7 +148,20 @@ extension Engine {
         connection.workflowQueues.insert(request.taskQueue)
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         connection.lastPollTime = clock.now()
-        // Tasks waiting for this connection because it caches their runs come first.
+        if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
+            return await deliverNow(execution, to: connection)
+        }
+        let deadline = try longPollDeadline(request.timeoutMs)
+        let id = makeWaiterId()
+        return await withCheckedContinuation { continuation in
+            taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
+                Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
+        }
+    }
+
+    /// The run whose task a poll of `taskQueue` by `connection` gets now, taken from where it
+    /// waits: tasks waiting for this connection because it caches their runs first, then the queue.
+    func takeWaitingTask(for connection: ConnectionState, taskQueue: String) -> Execution? {
         var index = connection.stickyTasks.startIndex
         while index < connection.stickyTasks.endIndex {
             let runSeq = connection.stickyTasks[index]
@@ -158,24 +171,19 @@ extension Engine {
                 connection.stickyTasks.remove(at: index)
                 continue
             }
-            if task.taskQueue == request.taskQueue {
+            if task.taskQueue == taskQueue {
                 connection.stickyTasks.remove(at: index)
-                return await deliverNow(execution, to: connection)
+                return execution
             }
             index += 1
         }
-        while let runSeq = taskQueues[request.taskQueue]?.workflowTasks.popFirst() {
+        while let runSeq = taskQueues[taskQueue]?.workflowTasks.popFirst() {
             guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
                 task.location == .queued
             else { continue }
-            return await deliverNow(execution, to: connection)
+            return execution
         }
-        let deadline = try longPollDeadline(request.timeoutMs)
-        let id = makeWaiterId()
-        return await withCheckedContinuation { continuation in
-            taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
-                Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
-        }
+        return nil
     }
 
     private func deliverNow(_ execution: Execution, to connection: ConnectionState) async -> WorkflowTaskDelivery? {
@@ -302,7 +310,15 @@ extension Engine {
             throw error
         }
         let activities = startEagerActivities(eager, of: execution, connection: connection, start: true)
-        return (returning ? startReturnedTask(execution, connection: connection) : nil, activities)
+        if returning { return (startReturnedTask(execution, connection: connection), activities) }
+        // The run has no next task: answer with the task a poll of this worker would get now, if
+        // one waits (the worker's next step would be that poll).
+        guard request.returnNewWorkflowTask == true && request.stickyCache != false,
+            connections[connection.id] === connection,
+            let waiting = takeWaitingTask(for: connection, taskQueue: task.taskQueue)
+        else { return (nil, activities) }
+        statistics.workflowTasksReturnedWithCompletion += 1
+        return (beginWorkflowTask(waiting, connectionId: connection.id), activities)
     }
 
     /// Starts the task a completion scheduled for the connection that completed, now that the

@@ -28,7 +28,7 @@ public enum OperationName: String, Sendable, Hashable, Codable, CaseIterable {
     case terminateWorkflow
     /// Long-poll for a workflow task.
     case pollWorkflowTask
-    /// Answer a workflow task with commands (and get the run's next task, if asked).
+    /// Answer a workflow task with commands (and get the next task, if asked).
     case completeWorkflowTask
     /// Report a workflow task the worker could not run.
     case failWorkflowTask

@@ -68,7 +68,8 @@ public struct CompleteWorkflowTaskRequest: Sendable, Hashable, Codable {
     /// Whether this worker keeps the run cached (sticky routing). Default true.
     public var stickyCache: Bool?
     /// Whether the answer should carry the run's next workflow task when the completion schedules one
-    /// (events arrived while this task ran), instead of the worker polling for it. Default false.
+    /// (events arrived while this task ran), instead of the worker polling for it; when it schedules
+    /// none, the task a poll of this connection would get at once, if one waits. Default false.
     public var returnNewWorkflowTask: Bool?
     /// Answers to the task's `queries`, computed after its events were applied. A query left out is
     /// answered later the usual way (pushed once no task is pending).
@@ -87,8 +88,8 @@ public struct CompleteWorkflowTaskRequest: Sendable, Hashable, Codable {
 }
 
 public struct CompleteWorkflowTaskResponse: Sendable, Hashable, Codable {
-    /// The run's next workflow task, started for this connection, when the request asked for it and
-    /// the completion scheduled one. Absent otherwise: the next task comes through a poll.
+    /// A workflow task started for this connection, when the request asked for it: the run's next
+    /// one if the completion scheduled one, else one that was waiting for a poll. Absent otherwise.
     public var workflowTask: WorkflowTask?
     /// Activities the completion scheduled with `requestEagerExecution`, started for this connection
     /// as if a poll had returned them. Absent when none was.

@@ -246,10 +246,11 @@ public final class Worker: Service, Sendable {
                 taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true)
         }
         await pollLoop(client, poll) { response in
-            // A completion may answer with the run's next task (events arrived while it ran): run it
-            // at once rather than polling for it.
+            // A completion may answer with the next task (the run's, or one that waited for a poll):
+            // run it at once rather than polling for it. Such a task is already started for this
+            // worker, so it runs even when the worker is stopping; a stopping worker asks for no more.
             var next = response.task
-            while let task = next, !self.isStopping {
+            while let task = next {
                 next = await self.process(task, client: client, cache: cache, eagerInbox: eagerInbox)
             }
         }
@@ -403,7 +404,7 @@ public final class Worker: Service, Sendable {
             let response = try await client.send(
                 CompleteWorkflowTaskRequest(
                     taskToken: task.taskToken, commands: commands, identity: options.identity,
-                    returnNewWorkflowTask: true, queryResults: queryResults.isEmpty ? nil : queryResults))
+                    returnNewWorkflowTask: !isStopping, queryResults: queryResults.isEmpty ? nil : queryResults))
             return (true, response.workflowTask, response.activityTasks ?? [])
         } catch {
             logger.warning("the server did not take the workflow task's commands", metadata: ["error": "\(error)"])

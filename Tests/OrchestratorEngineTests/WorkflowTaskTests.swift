@@ -106,6 +106,36 @@ struct WorkflowTaskTests {
         }
     }
 
+    @Test("a completion asked to return a task answers, when its run has none, with the task a poll would get now")
+    func completionReturnsWaitingTask() async throws {
+        try await Harness.with { h in
+            try await h.start("wf-first")
+            let worker = try await h.worker()
+            let first = try #require(try await h.poll(worker))
+            // Another run's first task waits in the queue: no poller is waiting for it.
+            let other = try await h.start("wf-other")
+            let answer = try await worker.send(
+                CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: [], returnNewWorkflowTask: true))
+            let next = try #require(answer.workflowTask)
+            #expect(next.runId == other.runId)
+            #expect(
+                next.events.map(\.eventType) == [
+                    .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted,
+                ])
+            // It is held like a polled one; nothing is left for a poll.
+            #expect(try await h.poll(worker, timeoutMs: 200) == nil)
+            try await h.complete(worker, next)
+            // Not asked: the waiting task stays for a poll.
+            try await h.signal("wf-first", "add-alert", ["alertID": "ALERT-001"])
+            let second = try #require(try await h.poll(worker))
+            #expect(second.runId != other.runId)
+            try await h.start("wf-third")
+            let plain = try await worker.send(CompleteWorkflowTaskRequest(taskToken: second.taskToken, commands: []))
+            #expect(plain.workflowTask == nil)
+            #expect(try await h.poll(worker)?.workflowId == "wf-third")
+        }
+    }
+
     @Test("without the request, or when nothing arrived, a completion answers no task and a poll gets the next")
     func completionWithoutReturn() async throws {
         try await Harness.with { h in
