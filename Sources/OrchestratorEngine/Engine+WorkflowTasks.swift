@@ -37,7 +37,12 @@ extension Engine {
                 return
             }
             execution.workflowTask?.location = .sticky(stickyId)
-            connection.stickyTasks.append(execution.runSeq)
+            if execution.queriesAwaitingTask.isEmpty {
+                connection.stickyTasks.append(execution.runSeq)
+            } else {
+                // A query waits for this task: it goes before tasks nobody waits on.
+                connection.stickyTasks.prepend(execution.runSeq)
+            }
             addTimer(
                 .stickyFallback(runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId),
                 at: clock.now().adding(milliseconds: configuration.stickyScheduleToStartTimeoutMs))
@@ -54,7 +59,34 @@ extension Engine {
         if let poller = taskQueues[task.taskQueue]?.workflowPollers.popFirst() {
             startWorkflowTask(execution, poller: poller)
         } else {
-            taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
+            if execution.queriesAwaitingTask.isEmpty {
+                taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
+            } else {
+                taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.prepend(execution.runSeq)
+            }
+        }
+    }
+
+    /// Moves a run's waiting task to the front of where it waits, because a query now waits for it:
+    /// the query's answer then waits only for the tasks already handed out, not for the whole queue.
+    func putWaitingTaskFirst(_ execution: Execution) {
+        guard let task = execution.workflowTask else { return }
+        switch task.location {
+        case .sticky(let connectionId):
+            guard let connection = connections[connectionId],
+                let index = connection.stickyTasks.firstIndex(of: execution.runSeq),
+                index != connection.stickyTasks.startIndex
+            else { return }
+            connection.stickyTasks.remove(at: index)
+            connection.stickyTasks.prepend(execution.runSeq)
+        case .queued:
+            guard let index = taskQueues[task.taskQueue]?.workflowTasks.firstIndex(of: execution.runSeq),
+                index != taskQueues[task.taskQueue]?.workflowTasks.startIndex
+            else { return }
+            taskQueues[task.taskQueue]?.workflowTasks.remove(at: index)
+            taskQueues[task.taskQueue]?.workflowTasks.prepend(execution.runSeq)
+        default:
+            return
         }
     }
 
@@ -74,6 +106,7 @@ extension Engine {
         )
         task.location = .started(connectionId)
         task.startedEventId = startedId
+        execution.queriesCoveredByStartedTask = nil
         task.startedTime = now
         task.identity = identity
         // Queries waiting for this run's pending task ride along: the worker answers them in the
@@ -262,6 +295,7 @@ extension Engine {
             return (nil, [])
         }
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
+        deliverCoveredQueries(execution, completedTask: task)
         let completedId = appendEvent(
             execution,
             .workflowTaskCompleted(

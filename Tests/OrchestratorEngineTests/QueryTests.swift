@@ -206,4 +206,61 @@ struct QueriesInTasksTests {
             #expect(try await query.value.result == "pushed")
         }
     }
+
+    /// Starts run `id`, polls its first task (left started), and asks a query; returns once the
+    /// server holds the query waiting for that task.
+    func askWhileTaskStarted(_ h: Harness, _ id: String, worker: OrchestratorClient) async throws -> (
+        WorkflowTask, Task<QueryWorkflowResponse, any Error>
+    ) {
+        try await h.start(id)
+        let task = try #require(try await poll(worker))
+        let client = h.client
+        let query = Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) }
+        let engine = try h.server.engine
+        while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        return (task, query)
+    }
+
+    @Test("a query that arrives while a task holding every earlier event runs goes out when it completes, not later")
+    func queryCoveredByStartedTask() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let pushed = answerQueries(on: worker) { _ in "pushed" }
+            defer { pushed.cancel() }
+            let (first, query) = try await askWhileTaskStarted(h, "wf-qc", worker: worker)
+            // A signal after the query: the query need not see it, so it does not wait for the next task.
+            try await h.signal("wf-qc", "add-alert", ["alertID": "A1"])
+            try await h.complete(worker, first)
+            #expect(try await query.value.result == "pushed")
+            let next = try #require(try await poll(worker))
+            #expect(next.events.contains { $0.eventType == .workflowExecutionSignaled })
+            #expect(next.queries == nil)
+        }
+    }
+
+    @Test("a query that arrives after an event the started task lacks waits for the next task")
+    func queryNotCoveredByStartedTask() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let pushed = answerQueries(on: worker) { _ in "pushed" }
+            defer { pushed.cancel() }
+            try await h.start("wf-qn")
+            let first = try #require(try await poll(worker))
+            // The signal comes while the task runs (buffered), then the query: it must see the signal.
+            try await h.signal("wf-qn", "add-alert", ["alertID": "A1"])
+            let client = h.client
+            let query = Task { try await client.send(QueryWorkflowRequest(workflowId: "wf-qn", queryType: "status")) }
+            let engine = try h.server.engine
+            while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            try await h.complete(worker, first)
+            let next = try #require(try await poll(worker))
+            #expect(next.events.contains { $0.eventType == .workflowExecutionSignaled })
+            let carried = try #require(next.queries)
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: next.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "after-signal")]))
+            #expect(try await query.value.result == "after-signal")
+        }
+    }
 }
