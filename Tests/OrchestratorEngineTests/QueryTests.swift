@@ -263,4 +263,34 @@ struct QueriesInTasksTests {
             #expect(try await query.value.result == "after-signal")
         }
     }
+
+    @Test("a query waiting for a task that waits for a poller puts that task first")
+    func queriedTaskGoesFirst() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            // The worker has polled the queue (so a query has someone to go to), and polls no more.
+            _ = try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 0))
+            // Two runs whose first tasks wait in the queue, the second one queried.
+            try await h.start("wf-first-queued")
+            try await h.start("wf-queried")
+            let client = h.client
+            let query = Task {
+                try await client.send(QueryWorkflowRequest(workflowId: "wf-queried", queryType: "status"))
+            }
+            let engine = try h.server.engine
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await engine.pendingQueryCount == 0 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            let task = try #require(try await poll(worker))
+            #expect(task.workflowId == "wf-queried")
+            let carried = try #require(task.queries)
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "first")]))
+            #expect(try await query.value.result == "first")
+            #expect(try await poll(worker)?.workflowId == "wf-first-queued")
+        }
+    }
 }
