@@ -72,6 +72,7 @@ extension Engine {
                 timeoutType: nil, retryAtOnce: true, identity: identity)
         }
         connection.heldActivities.removeAll()
+        connection.queriedStickyTasks.removeAll()
         while let runSeq = connection.stickyTasks.popFirst() {
             guard let execution = executions[runSeq], let task = execution.workflowTask,
                 task.location == .sticky(id)

@@ -37,12 +37,9 @@ extension Engine {
                 return
             }
             execution.workflowTask?.location = .sticky(stickyId)
-            if execution.queriesAwaitingTask.isEmpty {
-                connection.stickyTasks.append(execution.runSeq)
-            } else {
-                // A query waits for this task: it goes before tasks nobody waits on.
-                connection.stickyTasks.prepend(execution.runSeq)
-            }
+            connection.stickyTasks.append(execution.runSeq)
+            // A query waits for this task: it goes before tasks nobody waits on.
+            if !execution.queriesAwaitingTask.isEmpty { connection.queriedStickyTasks.append(execution.runSeq) }
             addTimer(
                 .stickyFallback(runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId),
                 at: clock.now().adding(milliseconds: configuration.stickyScheduleToStartTimeoutMs))
@@ -59,32 +56,22 @@ extension Engine {
         if let poller = taskQueues[task.taskQueue]?.workflowPollers.popFirst() {
             startWorkflowTask(execution, poller: poller)
         } else {
-            if execution.queriesAwaitingTask.isEmpty {
-                taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
-            } else {
-                taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.prepend(execution.runSeq)
+            taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
+            if !execution.queriesAwaitingTask.isEmpty {
+                taskQueues[task.taskQueue, default: TaskQueueState()].queriedWorkflowTasks.append(execution.runSeq)
             }
         }
     }
 
-    /// Moves a run's waiting task to the front of where it waits, because a query now waits for it:
-    /// the query's answer then waits only for the tasks already handed out, not for the whole queue.
+    /// Serves a run's waiting task before the tasks nobody waits on, because a query now waits for
+    /// it: the query's answer then waits only for the tasks queried before it and those handed out.
     func putWaitingTaskFirst(_ execution: Execution) {
         guard let task = execution.workflowTask else { return }
         switch task.location {
         case .sticky(let connectionId):
-            guard let connection = connections[connectionId],
-                let index = connection.stickyTasks.firstIndex(of: execution.runSeq),
-                index != connection.stickyTasks.startIndex
-            else { return }
-            connection.stickyTasks.remove(at: index)
-            connection.stickyTasks.prepend(execution.runSeq)
+            connections[connectionId]?.queriedStickyTasks.append(execution.runSeq)
         case .queued:
-            guard let index = taskQueues[task.taskQueue]?.workflowTasks.firstIndex(of: execution.runSeq),
-                index != taskQueues[task.taskQueue]?.workflowTasks.startIndex
-            else { return }
-            taskQueues[task.taskQueue]?.workflowTasks.remove(at: index)
-            taskQueues[task.taskQueue]?.workflowTasks.prepend(execution.runSeq)
+            taskQueues[task.taskQueue]?.queriedWorkflowTasks.append(execution.runSeq)
         default:
             return
         }
@@ -195,6 +182,14 @@ extension Engine {
     /// The run whose task a poll of `taskQueue` by `connection` gets now, taken from where it
     /// waits: tasks waiting for this connection because it caches their runs first, then the queue.
     func takeWaitingTask(for connection: ConnectionState, taskQueue: String) -> Execution? {
+        // Each kind of waiting task, queried ones first. A queried task also stays in its plain list,
+        // where it is skipped once started (its location no longer matches).
+        while let runSeq = connection.queriedStickyTasks.popFirst() {
+            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+                task.location == .sticky(connection.id), task.taskQueue == taskQueue
+            else { continue }
+            return execution
+        }
         var index = connection.stickyTasks.startIndex
         while index < connection.stickyTasks.endIndex {
             let runSeq = connection.stickyTasks[index]
@@ -209,6 +204,12 @@ extension Engine {
                 return execution
             }
             index += 1
+        }
+        while let runSeq = taskQueues[taskQueue]?.queriedWorkflowTasks.popFirst() {
+            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
+                task.location == .queued
+            else { continue }
+            return execution
         }
         while let runSeq = taskQueues[taskQueue]?.workflowTasks.popFirst() {
             guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,

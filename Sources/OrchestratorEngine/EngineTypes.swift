@@ -29,6 +29,8 @@ struct ActivityRef: Hashable {
 /// A task queue: ready tasks and waiting pollers, of both kinds.
 struct TaskQueueState {
     var workflowTasks = Deque<Int64>()
+    /// Of `workflowTasks`, those a query waits for, in the order the queries came: served first.
+    var queriedWorkflowTasks = Deque<Int64>()
     var activityTasks = Deque<ActivityRef>()
     var workflowPollers = Deque<Poller<WorkflowTaskDelivery>>()
     var activityPollers = Deque<Poller<ActivityTask>>()
@@ -41,6 +43,8 @@ final class ConnectionState {
     var workflowQueues: Set<String> = []
     /// Workflow tasks waiting for this connection because it caches their runs.
     var stickyTasks = Deque<Int64>()
+    /// Of `stickyTasks`, those a query waits for, in the order the queries came: served first.
+    var queriedStickyTasks = Deque<Int64>()
     var heldWorkflowTasks: Set<Int64> = []
     var heldActivities: Set<ActivityRef> = []
     var pendingQueries: Set<String> = []

@@ -264,33 +264,36 @@ struct QueriesInTasksTests {
         }
     }
 
-    @Test("a query waiting for a task that waits for a poller puts that task first")
-    func queriedTaskGoesFirst() async throws {
+    @Test("tasks that queries wait for go first, in the order the queries came; then the others")
+    func queriedTasksGoFirst() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
             // The worker has polled the queue (so a query has someone to go to), and polls no more.
             _ = try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 0))
-            // Two runs whose first tasks wait in the queue, the second one queried.
-            try await h.start("wf-first-queued")
-            try await h.start("wf-queried")
+            // Three runs whose first tasks wait in the queue; the last two queried, in that order.
+            for id in ["wf-plain", "wf-queried-1", "wf-queried-2"] { try await h.start(id) }
             let client = h.client
-            let query = Task {
-                try await client.send(QueryWorkflowRequest(workflowId: "wf-queried", queryType: "status"))
-            }
             let engine = try h.server.engine
-            let deadline = ContinuousClock.now + .seconds(5)
-            while await engine.pendingQueryCount == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(2))
+            var queries: [Task<QueryWorkflowResponse, any Error>] = []
+            for (index, id) in ["wf-queried-1", "wf-queried-2"].enumerated() {
+                queries.append(
+                    Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) })
+                let deadline = ContinuousClock.now + .seconds(5)
+                while await engine.pendingQueryCount <= index && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
             }
-            let task = try #require(try await poll(worker))
-            #expect(task.workflowId == "wf-queried")
-            let carried = try #require(task.queries)
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "first")]))
-            #expect(try await query.value.result == "first")
-            #expect(try await poll(worker)?.workflowId == "wf-first-queued")
+            for (index, id) in ["wf-queried-1", "wf-queried-2"].enumerated() {
+                let task = try #require(try await poll(worker))
+                #expect(task.workflowId == id)
+                let carried = try #require(task.queries)
+                _ = try await worker.send(
+                    CompleteWorkflowTaskRequest(
+                        taskToken: task.taskToken, commands: [],
+                        queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: .string(id))]))
+                #expect(try await queries[index].value.result == .string(id))
+            }
+            #expect(try await poll(worker)?.workflowId == "wf-plain")
         }
     }
 }
