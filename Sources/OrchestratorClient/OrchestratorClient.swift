@@ -102,19 +102,17 @@ public final class OrchestratorClient: Sendable {
 
     /// Sends a typed request and returns its typed result, or throws the server's ``OrchestratorError``.
     public func send<Body: RequestBody>(_ body: Body) async throws -> Body.Result {
-        let response = try await send(body.request)
-        guard let result = Body.result(from: response) else {
-            throw OrchestratorError(
-                .internal, "the server answered \(Body.operation.rawValue) with a \(response.operation.rawValue) result"
-            )
-        }
-        return result
+        try await send(body, id: state.nextId())
     }
 
     /// Sends a typed request that ``cancel(_:)`` can end from outside the calling task (a long
     /// poll a worker stops); it then throws `CancellationError`.
     public func send<Body: RequestBody>(_ body: Body, handle: RequestHandle) async throws -> Body.Result {
-        let response = try await send(body.request, id: handle.id)
+        try await send(body, id: handle.id)
+    }
+
+    private func send<Body: RequestBody>(_ body: Body, id: UInt64) async throws -> Body.Result {
+        let response = try await send(body.request, id: id)
         guard let result = Body.result(from: response) else {
             throw OrchestratorError(
                 .internal, "the server answered \(Body.operation.rawValue) with a \(response.operation.rawValue) result"

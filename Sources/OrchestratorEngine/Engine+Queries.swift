@@ -43,13 +43,10 @@ extension Engine {
                 // The run has events its worker has not processed yet: answer after they are.
                 execution.queriesAwaitingTask.append(queryId)
                 putWaitingTaskFirst(execution)
-                if let task = execution.workflowTask, task.isStarted, execution.buffered.isEmpty {
+                if execution.workflowTask?.isStarted == true, execution.buffered.isEmpty {
                     // Nothing arrived since the task started: it holds every event acknowledged
                     // before this query, so the query can go out once the task is completed.
-                    var covered = execution.queriesCoveredByStartedTask ?? (task.startedEventId, [])
-                    if covered.startedEventId != task.startedEventId { covered = (task.startedEventId, []) }
-                    covered.queryIds.append(queryId)
-                    execution.queriesCoveredByStartedTask = covered
+                    execution.queriesCoveredByStartedTask.append(queryId)
                 }
             } else {
                 routeQuery(queryId)
@@ -95,11 +92,10 @@ extension Engine {
 
     /// Routes the queries a completed task covers (see `queriesCoveredByStartedTask`) at once: the
     /// worker that completed it has applied its events, and a worker that did not replays them.
-    func deliverCoveredQueries(_ execution: Execution, completedTask task: WorkflowTaskState) {
-        guard let covered = execution.queriesCoveredByStartedTask else { return }
-        execution.queriesCoveredByStartedTask = nil
-        guard covered.startedEventId == task.startedEventId else { return }
-        for queryId in covered.queryIds {
+    func deliverCoveredQueries(_ execution: Execution) {
+        let covered = execution.queriesCoveredByStartedTask
+        execution.queriesCoveredByStartedTask.removeAll()
+        for queryId in covered {
             guard let index = execution.queriesAwaitingTask.firstIndex(of: queryId) else { continue }
             execution.queriesAwaitingTask.remove(at: index)
             routeQuery(queryId)

@@ -38,8 +38,7 @@ extension Engine {
             }
             execution.workflowTask?.location = .sticky(stickyId)
             connection.stickyTasks.append(execution.runSeq)
-            // A query waits for this task: it goes before tasks nobody waits on.
-            if !execution.queriesAwaitingTask.isEmpty { connection.queriedStickyTasks.append(execution.runSeq) }
+            if !execution.queriesAwaitingTask.isEmpty { putWaitingTaskFirst(execution) }
             addTimer(
                 .stickyFallback(runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId),
                 at: clock.now().adding(milliseconds: configuration.stickyScheduleToStartTimeoutMs))
@@ -57,9 +56,7 @@ extension Engine {
             startWorkflowTask(execution, poller: poller)
         } else {
             taskQueues[task.taskQueue, default: TaskQueueState()].workflowTasks.append(execution.runSeq)
-            if !execution.queriesAwaitingTask.isEmpty {
-                taskQueues[task.taskQueue, default: TaskQueueState()].queriedWorkflowTasks.append(execution.runSeq)
-            }
+            if !execution.queriesAwaitingTask.isEmpty { putWaitingTaskFirst(execution) }
         }
     }
 
@@ -93,7 +90,7 @@ extension Engine {
         )
         task.location = .started(connectionId)
         task.startedEventId = startedId
-        execution.queriesCoveredByStartedTask = nil
+        execution.queriesCoveredByStartedTask.removeAll()
         task.startedTime = now
         task.identity = identity
         // Queries waiting for this run's pending task ride along: the worker answers them in the
@@ -184,10 +181,8 @@ extension Engine {
     func takeWaitingTask(for connection: ConnectionState, taskQueue: String) -> Execution? {
         // Each kind of waiting task, queried ones first. A queried task also stays in its plain list,
         // where it is skipped once started (its location no longer matches).
-        while let runSeq = connection.queriedStickyTasks.popFirst() {
-            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
-                task.location == .sticky(connection.id), task.taskQueue == taskQueue
-            else { continue }
+        if let execution = popWaiting(&connection.queriedStickyTasks, at: .sticky(connection.id), taskQueue: taskQueue)
+        {
             return execution
         }
         var index = connection.stickyTasks.startIndex
@@ -205,15 +200,19 @@ extension Engine {
             }
             index += 1
         }
-        while let runSeq = taskQueues[taskQueue]?.queriedWorkflowTasks.popFirst() {
+        guard taskQueues[taskQueue] != nil else { return nil }
+        return popWaiting(&taskQueues[taskQueue]!.queriedWorkflowTasks, at: .queued, taskQueue: taskQueue)
+            ?? popWaiting(&taskQueues[taskQueue]!.workflowTasks, at: .queued, taskQueue: taskQueue)
+    }
+
+    /// Pops `list` up to the first run whose task still waits `at` that place for `taskQueue`;
+    /// entries of tasks that moved on are dropped.
+    private func popWaiting(_ list: inout Deque<Int64>, at location: WorkflowTaskLocation, taskQueue: String)
+        -> Execution?
+    {
+        while let runSeq = list.popFirst() {
             guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
-                task.location == .queued
-            else { continue }
-            return execution
-        }
-        while let runSeq = taskQueues[taskQueue]?.workflowTasks.popFirst() {
-            guard let execution = executions[runSeq], execution.isOpen, let task = execution.workflowTask,
-                task.location == .queued
+                task.location == location, task.taskQueue == taskQueue
             else { continue }
             return execution
         }
@@ -266,6 +265,8 @@ extension Engine {
     {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
+        // A worker that keeps the run cached may ask for its next task in the answer.
+        let wantsTask = request.returnNewWorkflowTask == true && request.stickyCache != false
         for answer in request.queryResults ?? [] where task.queries.contains(answer.queryId) {
             try? respondQuery(answer, connection: connection)
         }
@@ -296,7 +297,7 @@ extension Engine {
             return (nil, [])
         }
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
-        deliverCoveredQueries(execution, completedTask: task)
+        deliverCoveredQueries(execution)
         let completedId = appendEvent(
             execution,
             .workflowTaskCompleted(
@@ -324,7 +325,7 @@ extension Engine {
             flushBufferedEvents(execution)
             if hadBuffered || execution.needsWorkflowTask {
                 scheduleWorkflowTask(execution)
-                if request.returnNewWorkflowTask == true && request.stickyCache != false {
+                if wantsTask {
                     // Not dispatched at commit: it goes back with this answer (see below).
                     execution.workflowTask?.location = .returnedWithCompletion(connection.id)
                 }
@@ -348,8 +349,7 @@ extension Engine {
         if returning { return (startReturnedTask(execution, connection: connection), activities) }
         // The run has no next task: answer with the task a poll of this worker would get now, if
         // one waits (the worker's next step would be that poll).
-        guard request.returnNewWorkflowTask == true && request.stickyCache != false,
-            connections[connection.id] === connection,
+        guard wantsTask, connections[connection.id] === connection,
             let waiting = takeWaitingTask(for: connection, taskQueue: task.taskQueue)
         else { return (nil, activities) }
         statistics.workflowTasksReturnedWithCompletion += 1

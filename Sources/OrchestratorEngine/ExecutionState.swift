@@ -174,10 +174,10 @@ final class Execution {
     var stickyConnection: UInt64?
     /// Queries waiting for the running or scheduled workflow task to complete.
     var queriesAwaitingTask: [String] = []
-    /// Of `queriesAwaitingTask`, those that arrived while the started task (by its started event id)
-    /// already held every event acknowledged before them: its worker can answer them as soon as it
-    /// completes that task, without waiting for the completion's commit.
-    var queriesCoveredByStartedTask: (startedEventId: Int64, queryIds: [String])?
+    /// Of `queriesAwaitingTask`, those that arrived while the started task already held every event
+    /// acknowledged before them: its worker can answer them as soon as it completes that task,
+    /// without waiting for the completion's commit. Emptied whenever a task starts.
+    var queriesCoveredByStartedTask: [String] = []
     /// Set while a workflow task completion is being applied: new events then wait for its end.
     var completingTask = false
     var needsWorkflowTask = false

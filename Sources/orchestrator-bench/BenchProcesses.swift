@@ -83,13 +83,18 @@ final class BenchStack: @unchecked Sendable {
         return Self.statusField("VmRSS", pid: pid)
     }
 
+    /// A field of /proc/<pid>/status given in kB, in MiB.
     static func statusField(_ field: String, pid: Int32) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        procField(field, file: "status", pid: pid).map { ($0 / 1024 * 10).rounded() / 10 }
+    }
+
+    /// The number after `field:` in /proc/<pid>/<file>.
+    static func procField(_ field: String, file: String, pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kilobytes = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap {
+            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap {
                 Double($0)
             }
-            return kilobytes.map { ($0 / 1024 * 10).rounded() / 10 }
         }
         return nil
     }
@@ -105,19 +110,10 @@ final class BenchStack: @unchecked Sendable {
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Bytes a process has asked the kernel to write to storage so far (`write_bytes` in
-    /// /proc/<pid>/io: the WAL, checkpoints into the database file; not socket writes).
-    static func storageWriteBytes(pid: Int32) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
-            return line.split(separator: " ").last.flatMap { Double($0) }
-        }
-        return nil
-    }
-
-    /// The server's storage writes so far, in bytes.
+    /// The bytes the server has asked the kernel to write to storage so far (`write_bytes` of
+    /// /proc/<pid>/io: the WAL and checkpoints into the database file, not socket writes).
     var serverStorageWriteBytes: Double {
-        server.flatMap { Self.storageWriteBytes(pid: $0.processIdentifier) } ?? 0
+        server.flatMap { Self.procField("write_bytes", file: "io", pid: $0.processIdentifier) } ?? 0
     }
 
     /// CPU milliseconds used so far by the server and by all workers together.

@@ -123,6 +123,20 @@ struct QueriesInTasksTests {
         ).task
     }
 
+    /// Asks run `id` a query; returns once the server holds it (one more query pending than before).
+    func ask(_ h: Harness, _ id: String) async throws -> Task<QueryWorkflowResponse, any Error> {
+        let engine = try h.server.engine
+        let before = await engine.pendingQueryCount
+        let client = h.client
+        let query = Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await engine.pendingQueryCount <= before {
+            guard ContinuousClock.now < deadline else { throw OrchestratorError(.timeout, "query \(id) never pending") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return query
+    }
+
     /// Starts run `id`, completes its first task, signals it (so a task is pending), and asks a query;
     /// returns once the server holds the query waiting for that task.
     func askWhileTaskPending(
@@ -131,10 +145,7 @@ struct QueriesInTasksTests {
         try await h.start(id)
         try await h.complete(worker, try #require(try await poll(worker, answersQueriesInTasks: answersQueriesInTasks)))
         try await h.signal(id, "add-alert", ["alertID": "A1"])
-        let client = h.client
-        let query = Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) }
-        let engine = try h.server.engine
-        while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        let query = try await ask(h, id)
         return query
     }
 
@@ -214,10 +225,7 @@ struct QueriesInTasksTests {
     ) {
         try await h.start(id)
         let task = try #require(try await poll(worker))
-        let client = h.client
-        let query = Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) }
-        let engine = try h.server.engine
-        while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        let query = try await ask(h, id)
         return (task, query)
     }
 
@@ -248,10 +256,7 @@ struct QueriesInTasksTests {
             let first = try #require(try await poll(worker))
             // The signal comes while the task runs (buffered), then the query: it must see the signal.
             try await h.signal("wf-qn", "add-alert", ["alertID": "A1"])
-            let client = h.client
-            let query = Task { try await client.send(QueryWorkflowRequest(workflowId: "wf-qn", queryType: "status")) }
-            let engine = try h.server.engine
-            while await engine.pendingQueryCount == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            let query = try await ask(h, "wf-qn")
             try await h.complete(worker, first)
             let next = try #require(try await poll(worker))
             #expect(next.events.contains { $0.eventType == .workflowExecutionSignaled })
@@ -272,17 +277,8 @@ struct QueriesInTasksTests {
             _ = try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 0))
             // Three runs whose first tasks wait in the queue; the last two queried, in that order.
             for id in ["wf-plain", "wf-queried-1", "wf-queried-2"] { try await h.start(id) }
-            let client = h.client
-            let engine = try h.server.engine
             var queries: [Task<QueryWorkflowResponse, any Error>] = []
-            for (index, id) in ["wf-queried-1", "wf-queried-2"].enumerated() {
-                queries.append(
-                    Task { try await client.send(QueryWorkflowRequest(workflowId: id, queryType: "status")) })
-                let deadline = ContinuousClock.now + .seconds(5)
-                while await engine.pendingQueryCount <= index && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-            }
+            for id in ["wf-queried-1", "wf-queried-2"] { queries.append(try await ask(h, id)) }
             for (index, id) in ["wf-queried-1", "wf-queried-2"].enumerated() {
                 let task = try #require(try await poll(worker))
                 #expect(task.workflowId == id)
