@@ -218,7 +218,7 @@ let package = Package(
             name: "OrchestratorEngineTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorEngine",
-                "OrchestratorServer",
+                "OrchestratorServer", "OrchestratorStore",
             ]
         ),
         .testTarget(

@@ -169,7 +169,7 @@ extension Engine {
     }
 
     func completeActivityTask(_ request: CompleteActivityTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError)
+        throws(OrchestratorError) -> Durable<Void>
     {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
@@ -186,21 +186,21 @@ extension Engine {
                         identity: identity))
             })
         statistics.activitiesCompleted += 1
-        try await durable()
+        return try durable(())
     }
 
     func failActivityTask(_ request: FailActivityTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError)
+        throws(OrchestratorError) -> Durable<Void>
     {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         failActivityAttempt(
             execution, activity, failure: request.failure, timeoutType: nil, retryAtOnce: false,
             identity: request.identity ?? connection.handle.identity)
-        try await durable()
+        return try durable(())
     }
 
     func cancelActivityTask(_ request: CancelActivityTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError)
+        throws(OrchestratorError) -> Durable<Void>
     {
         let (execution, activity, _) = try startedActivity(token: request.taskToken)
         let identity = request.identity ?? connection.handle.identity
@@ -217,7 +217,7 @@ extension Engine {
                         latestCancelRequestedEventId: activity.cancelRequestedEventId ?? 0, details: request.details,
                         identity: identity))
             })
-        try await durable()
+        return try durable(())
     }
 
     func heartbeatActivityTask(_ request: HeartbeatActivityTaskRequest) throws(OrchestratorError)

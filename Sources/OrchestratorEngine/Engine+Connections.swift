@@ -103,8 +103,8 @@ extension Engine {
             queries[queryId] = nil
             if let target = query.connectionId { connections[target]?.pendingQueries.remove(queryId) }
             if let runSeq = query.runSeq { executions[runSeq]?.queriesAwaitingTask.removeAll { $0 == queryId } }
-            query.continuation.resume(
-                returning: .failure(OrchestratorError(.unavailable, "the connection that asked closed")))
+            query.answer.finish(
+                .failure(OrchestratorError(.unavailable, "the connection that asked closed")))
         }
     }
 }

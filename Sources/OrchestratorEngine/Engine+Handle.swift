@@ -27,14 +27,16 @@ extension Engine {
         case .ping:
             return .ping(Empty())
         case .startWorkflow(let body):
-            return .startWorkflow(try await startWorkflow(body))
+            return .startWorkflow(try await startWorkflow(body).get())
         case .signalWithStartWorkflow(let body):
             return .signalWithStartWorkflow(
-                try await startWorkflow(body.start, signal: (body.signalName, body.signalInput)))
+                try await startWorkflow(body.start, signal: (body.signalName, body.signalInput)).get())
         case .signalWorkflow(let body):
-            return .signalWorkflow(try await signalWorkflow(body))
+            return .signalWorkflow(try await signalWorkflow(body).get())
         case .queryWorkflow(let body):
-            return .queryWorkflow(try await queryWorkflow(body, origin: connection.connectionId))
+            let (runId, answer) = try await askQuery(body, origin: connection.connectionId)
+            let result = try await answer.value(isolation: nil).get()
+            return .queryWorkflow(QueryWorkflowResponse(runId: runId, result: result))
         case .describeWorkflow(let body):
             return .describeWorkflow(try await describeWorkflow(body))
         case .getWorkflowHistory(let body):
@@ -64,9 +66,9 @@ extension Engine {
         case .listWorkflows(let body):
             return .listWorkflows(try list(body))
         case .requestCancelWorkflow(let body):
-            return .requestCancelWorkflow(try await requestCancelWorkflow(body))
+            return .requestCancelWorkflow(try await requestCancelWorkflow(body).get())
         case .terminateWorkflow(let body):
-            return .terminateWorkflow(try await terminateWorkflow(body))
+            return .terminateWorkflow(try await terminateWorkflow(body).get())
         case .pollWorkflowTask(let body):
             guard
                 let delivery = try await withConnection(
@@ -88,8 +90,8 @@ extension Engine {
                     workflowTask: try next.map(completeDelivery), activityTasks: activities.isEmpty ? nil : activities))
         case .failWorkflowTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try await engine.failWorkflowTask(body, connection: state)
-            }
+                try engine.failWorkflowTask(body, connection: state)
+            }.get()
             return .failWorkflowTask(Empty())
         case .pollActivityTask(let body):
             let task = try await withConnection(connection) { engine, state throws(OrchestratorError) in
@@ -98,18 +100,18 @@ extension Engine {
             return .pollActivityTask(PollActivityTaskResponse(task: task))
         case .completeActivityTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try await engine.completeActivityTask(body, connection: state)
-            }
+                try engine.completeActivityTask(body, connection: state)
+            }.get()
             return .completeActivityTask(Empty())
         case .failActivityTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try await engine.failActivityTask(body, connection: state)
-            }
+                try engine.failActivityTask(body, connection: state)
+            }.get()
             return .failActivityTask(Empty())
         case .cancelActivityTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try await engine.cancelActivityTask(body, connection: state)
-            }
+                try engine.cancelActivityTask(body, connection: state)
+            }.get()
             return .cancelActivityTask(Empty())
         case .heartbeatActivityTask(let body):
             return .heartbeatActivityTask(try await heartbeatActivityTask(body))

@@ -84,7 +84,7 @@ extension Engine {
                     "query \(query.query.queryType) on workflow \(query.query.workflowId) got no answer from worker \($0) in time"
                 }
                 ?? "query \(query.query.queryType) on workflow \(query.query.workflowId) timed out waiting for the workflow's pending task to complete; is a worker running?"
-            query.continuation.resume(returning: .failure(OrchestratorError(.timeout, message)))
+            query.answer.finish(.failure(OrchestratorError(.timeout, message)))
         }
     }
 

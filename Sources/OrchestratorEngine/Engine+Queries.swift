@@ -5,8 +5,9 @@ extension Engine {
     /// Asks a run's worker a question. The query reflects every event acknowledged before it: if a
     /// workflow task is pending, the query waits for it to complete. It goes to the connection that
     /// caches the run (sticky), else to any worker polling the run's task queue, which replays it.
-    func queryWorkflow(_ request: QueryWorkflowRequest, origin: UInt64) async throws(OrchestratorError)
-        -> QueryWorkflowResponse
+    /// Returns the run and where its answer will be, awaited outside the actor.
+    func askQuery(_ request: QueryWorkflowRequest, origin: UInt64) throws(OrchestratorError)
+        -> (runId: String, answer: Outcome<Result<JSONValue?, OrchestratorError>>)
     {
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.queryType, field: "queryType")
@@ -32,31 +33,26 @@ extension Engine {
         let query = WorkflowQuery(
             queryId: queryId, workflowId: request.workflowId, runId: runId, workflowType: workflowType,
             taskQueue: taskQueue, queryType: request.queryType, args: request.args)
-        let result = await withCheckedContinuation { continuation in
-            queries[queryId] = PendingQuery(
-                query: query, originConnectionId: origin, runSeq: runSeq,
-                deadline: clock.now().adding(milliseconds: timeout), connectionId: nil,
-                continuation: continuation)
-            if let execution = executions[runSeq], execution.isOpen,
-                execution.workflowTask != nil || execution.workflowTaskRetryPending
-            {
-                // The run has events its worker has not processed yet: answer after they are.
-                execution.queriesAwaitingTask.append(queryId)
-                putWaitingTaskFirst(execution)
-                if execution.workflowTask?.isStarted == true, execution.buffered.isEmpty {
-                    // Nothing arrived since the task started: it holds every event acknowledged
-                    // before this query, so the query can go out once the task is completed.
-                    execution.queriesCoveredByStartedTask.append(queryId)
-                }
-            } else {
-                routeQuery(queryId)
-            }
-        }
+        let answer = Outcome<Result<JSONValue?, OrchestratorError>>()
+        queries[queryId] = PendingQuery(
+            query: query, originConnectionId: origin, runSeq: runSeq,
+            deadline: clock.now().adding(milliseconds: timeout), connectionId: nil, answer: answer)
         statistics.queries += 1
-        switch result {
-        case .success(let value): return QueryWorkflowResponse(runId: runId, result: value)
-        case .failure(let error): throw error
+        if let execution = executions[runSeq], execution.isOpen,
+            execution.workflowTask != nil || execution.workflowTaskRetryPending
+        {
+            // The run has events its worker has not processed yet: answer after they are.
+            execution.queriesAwaitingTask.append(queryId)
+            putWaitingTaskFirst(execution)
+            if execution.workflowTask?.isStarted == true, execution.buffered.isEmpty {
+                // Nothing arrived since the task started: it holds every event acknowledged
+                // before this query, so the query can go out once the task is completed.
+                execution.queriesCoveredByStartedTask.append(queryId)
+            }
+        } else {
+            routeQuery(queryId)
         }
+        return (runId, answer)
     }
 
     /// Pushes a waiting query to the best connection, or fails it with NO_WORKER.
@@ -66,8 +62,8 @@ extension Engine {
         let sticky = execution?.stickyConnection.flatMap { connections[$0] }
         guard let target = sticky ?? pickConnection(for: query.query.taskQueue) else {
             queries[queryId] = nil
-            query.continuation.resume(
-                returning: .failure(
+            query.answer.finish(
+                .failure(
                     OrchestratorError(
                         .noWorker,
                         "no worker is polling task queue \(query.query.taskQueue) to answer query \(query.query.queryType); start a worker for that task queue"
@@ -117,14 +113,14 @@ extension Engine {
         }
         connection.pendingQueries.remove(request.queryId)
         if let failure = request.failure {
-            query.continuation.resume(
-                returning: .failure(
+            query.answer.finish(
+                .failure(
                     OrchestratorError(
                         .queryFailed,
                         "query \(query.query.queryType) on workflow \(query.query.workflowId) failed: \(failure.message)",
                         details: ["failure": .string(failure.description)])))
         } else {
-            query.continuation.resume(returning: .success(request.result))
+            query.answer.finish(.success(request.result))
         }
     }
 }

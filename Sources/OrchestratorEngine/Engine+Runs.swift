@@ -180,7 +180,7 @@ extension Engine {
     // MARK: - Client operations
 
     func startWorkflow(_ request: StartWorkflowRequest, signal: (name: String, input: JSONValue?)? = nil)
-        async throws(OrchestratorError) -> StartWorkflowResponse
+        throws(OrchestratorError) -> Durable<StartWorkflowResponse>
     {
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.workflowType, field: "workflowType")
@@ -189,8 +189,7 @@ extension Engine {
         if let signal { try validateName(signal.name, field: "signalName") }
         let kind: RequestKind = signal == nil ? .start : .signalWithStart
         if let applied = try priorApplication(of: request.requestId, as: kind, workflowId: request.workflowId) {
-            try await durable()
-            return StartWorkflowResponse(runId: applied.runId, started: false)
+            return try durable(StartWorkflowResponse(runId: applied.runId, started: false))
         }
         let signalAttributes = signal.map {
             WorkflowExecutionSignaledAttributes(
@@ -201,8 +200,7 @@ extension Engine {
             if let signalAttributes {
                 addWorkflowEvent(current, .workflowExecutionSignaled(signalAttributes))
                 recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: current.runId)
-                try await durable()
-                return StartWorkflowResponse(runId: current.runId, started: false)
+                return try durable(StartWorkflowResponse(runId: current.runId, started: false))
             }
             switch request.workflowIdConflictPolicy ?? .fail {
             case .fail:
@@ -212,8 +210,7 @@ extension Engine {
                     details: ["runId": .string(current.runId), "workflowId": .string(request.workflowId)])
             case .useExisting:
                 recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: current.runId)
-                try await durable()
-                return StartWorkflowResponse(runId: current.runId, started: false)
+                return try durable(StartWorkflowResponse(runId: current.runId, started: false))
             case .terminateExisting:
                 terminate(
                     current, reason: "terminated to start a new run (conflict policy TERMINATE_EXISTING)", details: nil,
@@ -233,16 +230,14 @@ extension Engine {
                 firstExecutionRunId: nil, continuedExecutionRunId: nil, parent: nil),
             signal: signalAttributes)
         recordRequestId(request.requestId, kind: kind, workflowId: request.workflowId, runId: execution.runId)
-        try await durable()
-        return StartWorkflowResponse(runId: execution.runId, started: true)
+        return try durable(StartWorkflowResponse(runId: execution.runId, started: true))
     }
 
-    func signalWorkflow(_ request: SignalWorkflowRequest) async throws(OrchestratorError) -> SignalWorkflowResponse {
+    func signalWorkflow(_ request: SignalWorkflowRequest) throws(OrchestratorError) -> Durable<SignalWorkflowResponse> {
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.signalName, field: "signalName")
         if let applied = try priorApplication(of: request.requestId, as: .signal, workflowId: request.workflowId) {
-            try await durable()
-            return SignalWorkflowResponse(runId: applied.runId)
+            return try durable(SignalWorkflowResponse(runId: applied.runId))
         }
         let execution = try openRun(
             workflowId: request.workflowId, runId: request.runId, action: "signal \(request.signalName)")
@@ -254,44 +249,35 @@ extension Engine {
                     requestId: request.requestId)))
         recordRequestId(request.requestId, kind: .signal, workflowId: request.workflowId, runId: execution.runId)
         statistics.signals += 1
-        try await durable()
-        return SignalWorkflowResponse(runId: execution.runId)
+        return try durable(SignalWorkflowResponse(runId: execution.runId))
     }
 
-    func requestCancelWorkflow(_ request: RequestCancelWorkflowRequest) async throws(OrchestratorError) -> RunResponse {
+    func requestCancelWorkflow(_ request: RequestCancelWorkflowRequest) throws(OrchestratorError) -> Durable<
+        RunResponse
+    > {
         try validateName(request.workflowId, field: "workflowId")
         if let applied = try priorApplication(of: request.requestId, as: .cancel, workflowId: request.workflowId) {
-            try await durable()
-            return RunResponse(runId: applied.runId)
+            return try durable(RunResponse(runId: applied.runId))
         }
         let execution = try openRun(workflowId: request.workflowId, runId: request.runId, action: "cancel")
         requestCancel(execution, reason: request.reason, identity: request.identity)
         recordRequestId(request.requestId, kind: .cancel, workflowId: request.workflowId, runId: execution.runId)
-        try await durable()
-        return RunResponse(runId: execution.runId)
+        return try durable(RunResponse(runId: execution.runId))
     }
 
-    func terminateWorkflow(_ request: TerminateWorkflowRequest) async throws(OrchestratorError) -> RunResponse {
+    func terminateWorkflow(_ request: TerminateWorkflowRequest) throws(OrchestratorError) -> Durable<RunResponse> {
         try validateName(request.workflowId, field: "workflowId")
         if let applied = try priorApplication(of: request.requestId, as: .terminate, workflowId: request.workflowId) {
-            try await durable()
-            return RunResponse(runId: applied.runId)
+            return try durable(RunResponse(runId: applied.runId))
         }
         let execution = try openRun(workflowId: request.workflowId, runId: request.runId, action: "terminate")
         terminate(execution, reason: request.reason, details: request.details, identity: request.identity)
         recordRequestId(request.requestId, kind: .terminate, workflowId: request.workflowId, runId: execution.runId)
-        try await durable()
-        return RunResponse(runId: execution.runId)
+        return try durable(RunResponse(runId: execution.runId))
     }
 
-    /// `awaitDurable` with the protocol's error type.
+    /// Returns once everything applied so far is committed.
     func durable() async throws(OrchestratorError) {
-        do {
-            try await awaitDurable()
-        } catch let error as OrchestratorError {
-            throw error
-        } catch {
-            throw .internal("\(error)")
-        }
+        try await awaitDurable()
     }
 }

@@ -378,7 +378,7 @@ extension Engine {
     }
 
     func failWorkflowTask(_ request: FailWorkflowTaskRequest, connection: ConnectionState)
-        async throws(OrchestratorError)
+        throws(OrchestratorError) -> Durable<Void>
     {
         let (execution, _) = try startedWorkflowTask(token: request.taskToken)
         logger.warning(
@@ -390,7 +390,7 @@ extension Engine {
         failStartedWorkflowTask(
             execution, cause: request.cause, failure: request.failure,
             identity: request.identity ?? connection.handle.identity)
-        try await durable()
+        return try durable(())
     }
 
     /// Records a started workflow task's failure and schedules the next attempt.

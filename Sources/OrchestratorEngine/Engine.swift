@@ -4,6 +4,7 @@ import HeapModule
 import Logging
 import OrchestratorProtocol
 import OrchestratorStore
+import Synchronization
 
 /// The orchestrator's engine: workflow executions, task queues, timers, sticky routing and group commit.
 ///
@@ -54,9 +55,12 @@ public actor Engine {
     var pendingOperations: [StoreOperation] = []
     var pendingDirty: [Execution] = []
     var pendingActions: [PostCommitAction] = []
-    var pendingWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// What the requests that wait for the pending batch wait on; nil until one waits.
+    var pendingTicket: CommitTicket?
+    var pendingTicketHolders = 0
     var commitInFlight = false
-    var inFlightWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// The batch being committed, for requests with nothing pending that wait for it.
+    var inFlightTicket: CommitTicket?
     var storageFailure: String?
     var started = false
 
@@ -101,7 +105,7 @@ public actor Engine {
         connections.removeAll()
         for (id, query) in queries {
             queries[id] = nil
-            query.continuation.resume(returning: .failure(.init(.unavailable, "the server is shutting down")))
+            query.answer.finish(.failure(.init(.unavailable, "the server is shutting down")))
         }
         for waiters in historyWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
         for waiters in closeWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
@@ -112,18 +116,28 @@ public actor Engine {
     // MARK: - Group commit
 
     /// Returns once everything applied so far is committed. Throws UNAVAILABLE if storage failed.
-    func awaitDurable() async throws {
+    func awaitDurable() async throws(OrchestratorError) {
+        try await commitTicket()?.durable()
+    }
+
+    /// What to wait on for everything applied so far to be committed: the pending batch (whose
+    /// commit this starts unless one is in flight), the batch in flight, or nothing. Requests wait on
+    /// it outside the actor (``Durable``), so that their answers need no further turn on it.
+    func commitTicket() throws(OrchestratorError) -> CommitTicket? {
         if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
         if hasPendingWrites {
-            try await withCheckedThrowingContinuation { continuation in
-                pendingWaiters.append(continuation)
-                scheduleCommit()
-            }
-        } else if commitInFlight {
-            try await withCheckedThrowingContinuation { continuation in
-                inFlightWaiters.append(continuation)
-            }
+            let ticket = pendingTicket ?? CommitTicket()
+            pendingTicket = ticket
+            pendingTicketHolders += 1
+            scheduleCommit()
+            return ticket
         }
+        return inFlightTicket
+    }
+
+    /// `value`, once what was applied before it is committed.
+    func durable<Value: Sendable>(_ value: Value) throws(OrchestratorError) -> Durable<Value> {
+        Durable(value: value, ticket: try commitTicket())
     }
 
     var hasPendingWrites: Bool {
@@ -148,16 +162,18 @@ public actor Engine {
         }
         operations.append(contentsOf: pendingOperations)
         actions.append(contentsOf: pendingActions)
-        let waiters = pendingWaiters
+        let ticket = pendingTicket ?? CommitTicket()
+        pendingTicket = nil
         pendingOperations.removeAll(keepingCapacity: true)
         pendingDirty.removeAll(keepingCapacity: true)
         pendingActions.removeAll(keepingCapacity: true)
-        pendingWaiters.removeAll(keepingCapacity: true)
         commitInFlight = true
+        inFlightTicket = ticket
         statistics.batches += 1
         statistics.operations += operations.count
         statistics.events += eventCount
-        statistics.largestBatchWaiters = max(statistics.largestBatchWaiters, waiters.count)
+        statistics.largestBatchWaiters = max(statistics.largestBatchWaiters, pendingTicketHolders)
+        pendingTicketHolders = 0
         let store = self.store
         Task {
             let result: Result<Void, any Error>
@@ -167,32 +183,28 @@ public actor Engine {
             } catch {
                 result = .failure(error)
             }
-            self.commitFinished(result, actions: actions, waiters: waiters)
+            self.commitFinished(result, actions: actions, ticket: ticket)
         }
     }
 
     private func commitFinished(
-        _ result: Result<Void, any Error>, actions: [PostCommitAction],
-        waiters: [CheckedContinuation<Void, any Error>]
+        _ result: Result<Void, any Error>, actions: [PostCommitAction], ticket: CommitTicket
     ) {
         commitInFlight = false
-        let alsoWaiting = inFlightWaiters
-        inFlightWaiters.removeAll()
+        inFlightTicket = nil
         switch result {
         case .success:
             for action in actions { perform(action) }
-            for waiter in waiters { waiter.resume() }
-            for waiter in alsoWaiting { waiter.resume() }
+            ticket.finish(.success(()))
             scheduleCommit()
         case .failure(let error):
             let message = "the database write failed (\(error)); the server stops accepting requests"
             logger.critical("commit failed", metadata: ["error": "\(error)"])
             storageFailure = message
             let failure = OrchestratorError(.unavailable, message)
-            for waiter in waiters { waiter.resume(throwing: failure) }
-            for waiter in alsoWaiting { waiter.resume(throwing: failure) }
-            for waiter in pendingWaiters { waiter.resume(throwing: failure) }
-            pendingWaiters.removeAll()
+            ticket.finish(.failure(failure))
+            pendingTicket?.finish(.failure(failure))
+            pendingTicket = nil
             onStorageFailure(message)
         }
     }

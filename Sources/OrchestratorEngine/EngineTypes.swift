@@ -68,7 +68,8 @@ struct PendingQuery {
     var runSeq: Int64?
     var deadline: Timestamp
     var connectionId: UInt64?
-    var continuation: CheckedContinuation<Result<JSONValue?, OrchestratorError>, Never>
+    /// Where its answer goes; the asker waits on it outside the actor.
+    var answer: Outcome<Result<JSONValue?, OrchestratorError>>
 }
 
 /// A client waiting for new history events or for a run to close.

@@ -1,0 +1,65 @@
+import OrchestratorProtocol
+import Synchronization
+
+/// A value produced once and awaited by any number of tasks. A waiter resumes where it waited: on
+/// the engine's actor if it waited there, else on the global executor. Requests wait for their
+/// commit or their query's answer outside the actor, so that each answer needs no further turn on
+/// it, where it would queue behind the engine's other work.
+final class Outcome<Value: Sendable>: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Value, Never>])
+        case done(Value)
+    }
+    private let state = Mutex<State>(.waiting([]))
+
+    init() {}
+
+    /// Sets the value and resumes every waiter. Only the first call counts.
+    func finish(_ value: Value) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>] in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = .done(value)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    /// The value, once it is set.
+    func value(isolation: isolated (any Actor)? = #isolation) async -> Value {
+        await withCheckedContinuation(isolation: isolation) { continuation in
+            let done = state.withLock { state -> Value? in
+                switch state {
+                case .done(let value):
+                    return value
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                }
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+}
+
+/// One batch's commit as the requests that wait for it see it: success, or UNAVAILABLE.
+typealias CommitTicket = Outcome<Result<Void, OrchestratorError>>
+
+extension Outcome where Value == Result<Void, OrchestratorError> {
+    /// Returns once the batch is committed; throws if the commit failed.
+    func durable(isolation: isolated (any Actor)? = #isolation) async throws(OrchestratorError) {
+        try await value(isolation: isolation).get()
+    }
+}
+
+/// A request's answer and the commit it may be given after.
+struct Durable<Value: Sendable>: Sendable {
+    let value: Value
+    let ticket: CommitTicket?
+
+    /// The answer, once what was applied before it is committed. Await it outside the actor.
+    func get() async throws(OrchestratorError) -> Value {
+        try await ticket?.durable(isolation: nil)
+        return value
+    }
+}

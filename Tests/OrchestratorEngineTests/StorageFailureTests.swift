@@ -1,0 +1,166 @@
+import Foundation
+import OrchestratorEngine
+import OrchestratorProtocol
+import OrchestratorStore
+import Synchronization
+import Testing
+
+/// A SQLite store whose commits can be held, then failed, on the test's word.
+final class GatedStore: HistoryStore {
+    private let inner: SQLiteStore
+    private struct State {
+        var holding = false
+        var held: [CheckedContinuation<Void, Never>] = []
+        var heldWaiters: [CheckedContinuation<Void, Never>] = []
+        var failure: String?
+    }
+    private let state = Mutex(State())
+
+    init(directory: URL) throws { inner = try SQLiteStore(directory: directory) }
+
+    /// From now on a commit waits until ``fail(_:)``.
+    func hold() { state.withLock { $0.holding = true } }
+
+    /// Returns once a commit is waiting.
+    func commitHeld() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if !state.held.isEmpty { return true }
+                state.heldWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Fails the held commit and every later one with `message`.
+    func fail(_ message: String) {
+        let held = state.withLock { state in
+            state.failure = message
+            state.holding = false
+            defer { state.held.removeAll() }
+            return state.held
+        }
+        for commit in held { commit.resume() }
+    }
+
+    func commit(_ operations: [StoreOperation]) async throws {
+        let holding = state.withLock { $0.holding }
+        if holding {
+            await withCheckedContinuation { continuation in
+                let waiters = state.withLock { state in
+                    state.held.append(continuation)
+                    defer { state.heldWaiters.removeAll() }
+                    return state.heldWaiters
+                }
+                for waiter in waiters { waiter.resume() }
+            }
+        }
+        if let failure = state.withLock({ $0.failure }) { throw StoreError(failure) }
+        try await inner.commit(operations)
+    }
+
+    func loadRecoveredState() throws -> RecoveredState { try inner.loadRecoveredState() }
+    func execution(runId: String) throws -> ExecutionRow? { try inner.execution(runId: runId) }
+    func latestExecution(workflowId: String) throws -> ExecutionRow? {
+        try inner.latestExecution(workflowId: workflowId)
+    }
+    func requestId(_ requestId: String) throws -> RequestIdRow? { try inner.requestId(requestId) }
+    func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
+        -> [HistoryEvent]
+    {
+        try inner.events(
+            runSeq: runSeq, afterEventId: afterEventId, throughEventId: throughEventId, limit: limit, maxBytes: maxBytes
+        )
+    }
+    func lastEvent(runSeq: Int64) throws -> HistoryEvent? { try inner.lastEvent(runSeq: runSeq) }
+    func listExecutions(_ filter: ExecutionFilter) throws -> [ExecutionRow] { try inner.listExecutions(filter) }
+}
+
+final class MemoryConnection: EngineConnection {
+    let connectionId: UInt64 = 1
+    let identity = "test"
+    func push(_ push: Push) {}
+}
+
+/// The task's answer, or nil if it has none within 5 seconds.
+func answer<T: Sendable>(of task: Task<T, Never>) async -> T? {
+    let once = FirstAnswer<T>()
+    return await withCheckedContinuation { continuation in
+        once.continuation.withLock { $0 = continuation }
+        Task { once.finish(await task.value) }
+        Task {
+            try? await Task.sleep(for: .seconds(5))
+            once.finish(nil)
+        }
+    }
+}
+
+/// Resumes a waiter with the first value given, and ignores the rest.
+final class FirstAnswer<T: Sendable>: Sendable {
+    let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    func finish(_ value: T?) {
+        continuation.withLock { stored in
+            stored?.resume(returning: value)
+            stored = nil
+        }
+    }
+}
+
+@Suite("Storage failure")
+struct StorageFailureTests {
+    @Test("a failed commit answers UNAVAILABLE to the requests in its batch, in the next one, and to every later one")
+    func failedCommit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gated-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try GatedStore(directory: directory)
+        let reported = Mutex<[String]>([])
+        let engine = Engine(store: store, onStorageFailure: { message in reported.withLock { $0.append(message) } })
+        try await engine.start()
+        let connection = MemoryConnection()
+        await engine.connectionOpened(connection)
+        func signal(_ id: String) async -> Result<Response, OrchestratorError> {
+            await engine.handle(
+                .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s", requestId: id)),
+                from: connection)
+        }
+        let started = await engine.handle(
+            .startWorkflow(StartWorkflowRequest(workflowId: "w", workflowType: "T", taskQueue: "q")), from: connection)
+        #expect(throws: Never.self) { try started.get() }
+
+        store.hold()
+        let inFlight = Task { await signal("a") }
+        await store.commitHeld()
+        // Signal b joins the next batch, which waits for a's; describe waits for b's.
+        let pending = Task { await signal("b") }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await engine.statistics.signals < 2 {
+            try #require(ContinuousClock.now < deadline, "signal b was never applied")
+            await Task.yield()
+        }
+        let describe = Task {
+            await engine.handle(.describeWorkflow(DescribeWorkflowRequest(workflowId: "w")), from: connection)
+        }
+        store.fail("disk on fire")
+
+        for (name, task) in [("in flight", inFlight), ("pending", pending), ("describe", describe)] {
+            guard let result = await answer(of: task) else {
+                Issue.record("the \(name) request got no answer after its commit failed")
+                continue
+            }
+            guard case .failure(let error) = result else {
+                Issue.record("the \(name) request succeeded after its commit failed")
+                continue
+            }
+            #expect(error.code == .unavailable, "\(name): \(error.message)")
+            #expect(error.message.contains("disk on fire"), "\(name): \(error.message)")
+        }
+        guard case .failure(let later) = await signal("c") else {
+            Issue.record("a request after the failure was accepted")
+            return
+        }
+        #expect(later.code == .unavailable)
+        #expect(reported.withLock { $0.count } == 1)
+        await engine.shutdown()
+    }
+}
