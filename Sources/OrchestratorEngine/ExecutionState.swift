@@ -34,6 +34,28 @@ struct PersistedExecutionState: Codable {
     var nextBufferSeq: Int64
 }
 
+extension PersistedExecutionState: CanonicalJSONEncodable {
+    /// The state's canonical JSON: written directly for a run without parent or children (every
+    /// commit of a run writes it), through Codable otherwise. Both give the same bytes.
+    func canonicalJSON() throws -> [UInt8] {
+        guard parent == nil, children.isEmpty else { return try MessageCodec.encodeBytes(self) }
+        var object = CanonicalObjectWriter()
+        object.bool("cancelRequested", cancelRequested)
+        object.raw("children", Self.noChildren)
+        object.string("firstExecutionRunId", firstExecutionRunId)
+        object.int("nextBufferSeq", nextBufferSeq)
+        object.int("nextEventId", nextEventId)
+        object.int("previousStartedEventId", previousStartedEventId)
+        object.int("runAttempt", Int64(runAttempt))
+        object.string("startRequestId", startRequestId)
+        object.int("workflowTaskTimeoutMs", workflowTaskTimeoutMs)
+        return object.finish()
+    }
+
+    /// How Codable writes an empty `children`.
+    private static let noChildren = (try? MessageCodec.encodeBytes([Int64: ChildState]())) ?? Array("[]".utf8)
+}
+
 /// Where a scheduled workflow task is.
 enum WorkflowTaskLocation: Equatable {
     /// Scheduled, waiting for its batch to commit.
@@ -119,6 +141,34 @@ struct ActivityState: Codable {
 
     var deadline: Timestamp? {
         scheduleToCloseTimeoutMs.map { scheduledTime.adding(milliseconds: $0) }
+    }
+}
+
+extension ActivityState: CanonicalJSONEncodable {
+    /// The coded part's canonical JSON: written directly unless the activity carries a failure,
+    /// through Codable then. Both give the same bytes.
+    func canonicalJSON() throws -> [UInt8] {
+        guard lastFailure == nil else { return try MessageCodec.encodeBytes(self) }
+        var object = CanonicalObjectWriter()
+        object.string("activityId", activityId)
+        object.string("activityType", activityType)
+        object.int("attempt", Int64(attempt))
+        object.timestamp("attemptScheduledTime", attemptScheduledTime)
+        object.int("cancelRequestedEventId", cancelRequestedEventId)
+        try object.payload("heartbeatDetails", heartbeatDetails)
+        object.int("heartbeatTimeoutMs", heartbeatTimeoutMs)
+        try object.payload("input", input)
+        object.timestamp("lastHeartbeatTime", lastHeartbeatTime)
+        object.timestamp("lastStartedTime", lastStartedTime)
+        object.string("lastWorkerIdentity", lastWorkerIdentity)
+        object.timestamp("nextAttemptTime", nextAttemptTime)
+        object.raw("retryPolicy", try retryPolicy.canonicalJSON())
+        object.int("scheduleToCloseTimeoutMs", scheduleToCloseTimeoutMs)
+        object.int("scheduledEventId", scheduledEventId)
+        object.timestamp("scheduledTime", scheduledTime)
+        object.int("startToCloseTimeoutMs", startToCloseTimeoutMs)
+        object.string("taskQueue", taskQueue)
+        return object.finish()
     }
 }
 

@@ -121,7 +121,7 @@ public final class SQLiteStore: HistoryStore {
                     row.runSeq, row.runId, row.workflowId, row.workflowType, row.taskQueue, row.status.rawValue,
                     row.startTime.milliseconds, row.closeTime?.milliseconds, row.historyLength,
                     try row.searchAttributes.map { try MessageCodec.encodeToString($0) },
-                    try MessageCodec.encode(state),
+                    try Self.encode(state),
                 ])
             case .appendEvents(let runSeq, let events):
                 let statement = try db.cachedStatement(
@@ -151,7 +151,7 @@ public final class SQLiteStore: HistoryStore {
                 )
                 try statement.execute(arguments: [
                     row.runSeq, row.scheduledEventId, row.activityId, row.activityType, row.taskQueue, row.attempt,
-                    try MessageCodec.encode(state),
+                    try Self.encode(state),
                 ])
             case .deleteActivity(let runSeq, let scheduledEventId):
                 try db.cachedStatement(sql: "DELETE FROM activity_tasks WHERE run_seq = ? AND scheduled_event_id = ?")
@@ -185,6 +185,12 @@ public final class SQLiteStore: HistoryStore {
                 }
             }
         }
+    }
+
+    /// A `state` column's bytes: the type's own canonical writer if it has one.
+    private static func encode(_ state: any Encodable & Sendable) throws -> Data {
+        if let direct = state as? any CanonicalJSONEncodable { return Data(try direct.canonicalJSON()) }
+        return try MessageCodec.encode(state)
     }
 
     // MARK: - Reads
