@@ -31,6 +31,7 @@ let package = Package(
             dependencies: [
                 "OrchestratorProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // Executions, task queues, timers, sticky routing, group commit. Knows nothing of sockets.

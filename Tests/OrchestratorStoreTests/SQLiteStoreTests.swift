@@ -131,12 +131,14 @@ struct SQLiteStoreTests {
                 eventId: 1, eventTime: Timestamp(milliseconds: 1),
                 attributes: .workflowTaskScheduled(.init(taskQueue: "q", startToCloseTimeoutMs: 1, attempt: 1)))
             try await store.commit([.appendEvents(runSeq: 1, [event])])
-            await #expect(throws: (any Error).self) {
+            let error = await #expect(throws: DatabaseError.self) {
                 try await store.commit([
                     .upsertExecution(self.row(2), state: [String: String]()),
                     .appendEvents(runSeq: 1, [event]),  // duplicate key
                 ])
             }
+            #expect(error?.resultCode == .SQLITE_CONSTRAINT)
+            #expect(error?.message?.contains("history_events") == true, "\(String(describing: error))")
             #expect(try store.execution(runId: "run-2") == nil)
         }
     }
