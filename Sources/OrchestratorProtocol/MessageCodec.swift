@@ -10,7 +10,8 @@ public enum MessageCodec {
         Data(try encodeBytes(value))
     }
 
-    /// Encodes any value canonically, as bytes.
+    /// Encodes any value canonically, as bytes. The server's most frequent answers are built
+    /// directly (``ServerMessage/directlyEncoded(by:)``), the rest through Codable.
     public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoded: EncodedValue
         if T.self == JSONValue.self {
@@ -19,8 +20,14 @@ public enum MessageCodec {
             encoded = special
         } else {
             let encoder = ValueEncoder()
-            try value.encode(to: encoder)
-            encoded = encoder.value ?? .object(ObjectBox(capacity: 0))
+            if T.self == ServerMessage.self,
+                let direct = try unsafeBitCast(value, to: ServerMessage.self).directlyEncoded(by: encoder)
+            {
+                encoded = direct
+            } else {
+                try value.encode(to: encoder)
+                encoded = encoder.value ?? .object(ObjectBox(capacity: 0))
+            }
         }
         var writer = JSONWriter()
         do {
@@ -34,6 +41,15 @@ public enum MessageCodec {
     /// Encodes any value canonically, as text.
     public static func encodeToString<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encodeBytes(value), as: UTF8.self)
+    }
+
+    /// Encodes through Codable only (no direct writer), for tests that compare both paths.
+    static func encodeBytesThroughCodable<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = ValueEncoder()
+        try value.encode(to: encoder)
+        var writer = JSONWriter()
+        try writer.write(encoder.value ?? .object(ObjectBox(capacity: 0)))
+        return writer.bytes
     }
 
     /// Decodes any value from JSON bytes. `userInfo` is what the decoded types see in `decoder.userInfo`.
