@@ -60,3 +60,87 @@ extension Response {
         return .object(box)
     }
 }
+
+/// The requests a workload sends most, read straight from the parsed JSON when every member has
+/// its plain form; anything else (a missing or mistyped member, an unusual number form, another
+/// operation) returns nil and Codable reads the request, with its precise errors. Unknown members
+/// are ignored and the first of repeated keys wins, as with Codable.
+extension RequestMessage {
+    init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node,
+            case .number(.int(let rawId))? = DirectFields.first("id", in: members), rawId > 0,
+            case .string(let opName)? = DirectFields.first("op", in: members),
+            let op = OperationName(rawValue: opName),
+            case .object(let body)? = DirectFields.first("body", in: members)
+        else { return nil }
+        let f = DirectFields(members: body)
+        let request: Request
+        switch op {
+        case .signalWorkflow:
+            guard let workflowId = f.string("workflowId"), let signalName = f.string("signalName"),
+                let runId = f.optionalString("runId"), let requestId = f.optionalString("requestId"),
+                let identity = f.optionalString("identity")
+            else { return nil }
+            request = .signalWorkflow(
+                SignalWorkflowRequest(
+                    workflowId: workflowId, runId: runId, signalName: signalName, input: f.payload("input"),
+                    requestId: requestId, identity: identity))
+        case .queryWorkflow:
+            guard let workflowId = f.string("workflowId"), let queryType = f.string("queryType"),
+                let runId = f.optionalString("runId"), let timeoutMs = f.optionalInt64("timeoutMs")
+            else { return nil }
+            request = .queryWorkflow(
+                QueryWorkflowRequest(
+                    workflowId: workflowId, runId: runId, queryType: queryType, args: f.payload("args"),
+                    timeoutMs: timeoutMs))
+        case .awaitWorkflowResult:
+            guard let workflowId = f.string("workflowId"), let runId = f.optionalString("runId"),
+                let followRuns = f.optionalBool("followRuns"), let timeoutMs = f.optionalInt64("timeoutMs")
+            else { return nil }
+            request = .awaitWorkflowResult(
+                AwaitWorkflowResultRequest(
+                    workflowId: workflowId, runId: runId, followRuns: followRuns, timeoutMs: timeoutMs))
+        case .pollWorkflowTask:
+            guard let taskQueue = f.string("taskQueue"), let identity = f.optionalString("identity"),
+                let timeoutMs = f.optionalInt64("timeoutMs"),
+                let answersQueries = f.optionalBool("answersQueriesInTasks")
+            else { return nil }
+            request = .pollWorkflowTask(
+                PollWorkflowTaskRequest(
+                    taskQueue: taskQueue, identity: identity, timeoutMs: timeoutMs,
+                    answersQueriesInTasks: answersQueries))
+        case .completeActivityTask:
+            guard let taskToken = f.string("taskToken"), let identity = f.optionalString("identity") else {
+                return nil
+            }
+            request = .completeActivityTask(
+                CompleteActivityTaskRequest(taskToken: taskToken, result: f.payload("result"), identity: identity))
+        case .respondQuery:
+            guard let queryId = f.string("queryId"), f.isAbsentOrNull("failure") else { return nil }
+            request = .respondQuery(RespondQueryRequest(queryId: queryId, result: f.payload("result")))
+        default:
+            return nil
+        }
+        self.init(id: UInt64(rawId), request: request)
+    }
+}
+
+extension DirectFields {
+    /// `.some(nil)` when absent or null, nil when present and not an integer.
+    func optionalInt64(_ key: String) -> Int64?? {
+        switch Self.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case .number(.int(let value))?: return .some(value)
+        default: return nil
+        }
+    }
+
+    /// `.some(nil)` when absent or null, nil when present and not a boolean.
+    func optionalBool(_ key: String) -> Bool?? {
+        switch Self.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case .bool(let value)?: return .some(value)
+        default: return nil
+        }
+    }
+}

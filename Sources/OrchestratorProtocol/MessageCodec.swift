@@ -123,6 +123,7 @@ public enum MessageCodec {
             }
             throw .malformed("the frame's JSON is \(limit)")
         }
+        if let direct = RequestMessage(directFrom: node) { return direct }
         do {
             return try decode(RequestMessage.self, from: node)
         } catch let error as RequestDecodingError {

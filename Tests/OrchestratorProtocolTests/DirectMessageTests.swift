@@ -55,3 +55,73 @@ struct DirectMessageTests {
         #expect(compared > 5)
     }
 }
+
+/// Requests read directly are the requests Codable reads, and forms the direct reader does not
+/// take go to Codable, errors included.
+@Suite("Direct requests")
+struct DirectRequestTests {
+    /// Plain forms: the direct reader takes them.
+    static let plain: [String] = [
+        #"{"id":1,"op":"signalWorkflow","body":{"workflowId":"incident-a","signalName":"ack","input":{"responder":"alice","n":[1,2.5,null]},"requestId":"r-1","identity":"cli"}}"#,
+        #"{"id":2,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
+        #"{"id":3,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s","runId":null,"input":null,"extra":{"x":1}}}"#,
+        #"{"id":4,"op":"signalWorkflow","body":{"workflowId":"first","workflowId":"second","signalName":"s"}}"#,
+        #"{"op":"queryWorkflow","id":5,"body":{"workflowId":"w","queryType":"status","args":[1],"timeoutMs":2000,"runId":"r"}}"#,
+        #"{"id":6,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"status"}}"#,
+        #"{"id":7,"op":"awaitWorkflowResult","body":{"workflowId":"w","followRuns":false,"timeoutMs":5}}"#,
+        #"{"id":8,"op":"pollWorkflowTask","body":{"taskQueue":"q","identity":"w-1","timeoutMs":60000,"answersQueriesInTasks":true}}"#,
+        #"{"id":9,"op":"completeActivityTask","body":{"taskToken":"at:1:2:3","result":{"delivered":true},"identity":"w"}}"#,
+        #"{"id":10,"op":"completeActivityTask","body":{"taskToken":"at:1:2:3"}}"#,
+        #"{"id":11,"op":"respondQuery","body":{"queryId":"q1","result":{"state":"OPEN"}}}"#,
+        #"{"id":12,"op":"respondQuery","body":{"queryId":"q1","failure":null}}"#,
+        // The parser reads integral numbers written with a fraction as integers.
+        #"{"id":15.0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
+        #"{"id":16,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"q","timeoutMs":2000.0}}"#,
+    ]
+
+    /// Forms Codable reads (or rejects) on its own.
+    static let unusual: [String] = [
+        #"{"id":13,"op":"signalWorkflow","body":{"workflowId":"w"}}"#,
+        #"{"id":14,"op":"signalWorkflow","body":{"workflowId":7,"signalName":"s"}}"#,
+        #"{"id":17,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"q","timeoutMs":"soon"}}"#,
+        #"{"id":18,"op":"awaitWorkflowResult","body":{"workflowId":"w","followRuns":1}}"#,
+        #"{"id":19,"op":"respondQuery","body":{"queryId":"q1","failure":{"message":"boom"}}}"#,
+        #"{"id":20,"op":"pollWorkflowTask","body":{"taskQueue":"q","identity":3}}"#,
+        #"{"id":21,"op":"completeActivityTask","body":null}"#,
+        #"{"id":0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
+        #"{"id":22,"op":"noSuchOperation","body":{}}"#,
+        #"{"id":23,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q"}}"#,
+    ]
+
+    static func throughCodable(_ text: String) -> Result<RequestMessage, RequestDecodingError> {
+        Result {
+            var depth = 0
+            return try MessageCodec.decode(
+                RequestMessage.self, from: try MessageCodec.parse(Array(text.utf8), deepest: &depth))
+        }.mapError { error in
+            (error as? RequestDecodingError) ?? .malformed("\(error)")
+        }
+    }
+
+    static func decoded(_ text: String) -> Result<RequestMessage, RequestDecodingError> {
+        Result { () throws(RequestDecodingError) -> RequestMessage in
+            try MessageCodec.decodeRequest(from: Array(text.utf8))
+        }
+    }
+
+    @Test("plain forms are read directly, as Codable reads them", arguments: plain)
+    func plainForm(_ text: String) throws {
+        var depth = 0
+        let node = try MessageCodec.parse(Array(text.utf8), deepest: &depth)
+        #expect(RequestMessage(directFrom: node) != nil)
+        #expect(Self.decoded(text) == Self.throughCodable(text))
+    }
+
+    @Test("other forms are left to Codable", arguments: unusual)
+    func unusualForm(_ text: String) throws {
+        var depth = 0
+        let node = try MessageCodec.parse(Array(text.utf8), deepest: &depth)
+        #expect(RequestMessage(directFrom: node) == nil)
+        #expect(Self.decoded(text) == Self.throughCodable(text))
+    }
+}
