@@ -116,12 +116,115 @@ extension RequestMessage {
             request = .completeActivityTask(
                 CompleteActivityTaskRequest(taskToken: taskToken, result: f.payload("result"), identity: identity))
         case .respondQuery:
-            guard let queryId = f.string("queryId"), f.isAbsentOrNull("failure") else { return nil }
-            request = .respondQuery(RespondQueryRequest(queryId: queryId, result: f.payload("result")))
+            guard let answer = RespondQueryRequest(directFrom: f) else { return nil }
+            request = .respondQuery(answer)
+        case .completeWorkflowTask:
+            guard let taskToken = f.string("taskToken"),
+                case .array(let items)? = DirectFields.first("commands", in: body),
+                let identity = f.optionalString("identity"), let sticky = f.optionalBool("stickyCache"),
+                let returnTask = f.optionalBool("returnNewWorkflowTask")
+            else { return nil }
+            var commands: [Command] = []
+            commands.reserveCapacity(items.count)
+            for item in items {
+                guard let command = Command(directFrom: item) else { return nil }
+                commands.append(command)
+            }
+            var results: [RespondQueryRequest]?
+            switch DirectFields.first("queryResults", in: body) {
+            case nil, .null?:
+                results = nil
+            case .array(let answers)?:
+                results = []
+                for answer in answers {
+                    guard case .object(let members) = answer,
+                        let result = RespondQueryRequest(directFrom: DirectFields(members: members))
+                    else { return nil }
+                    results?.append(result)
+                }
+            default:
+                return nil
+            }
+            request = .completeWorkflowTask(
+                CompleteWorkflowTaskRequest(
+                    taskToken: taskToken, commands: commands, identity: identity, stickyCache: sticky,
+                    returnNewWorkflowTask: returnTask, queryResults: results))
         default:
             return nil
         }
         self.init(id: UInt64(rawId), request: request)
+    }
+}
+
+extension RespondQueryRequest {
+    /// A plain answer (no failure) read directly.
+    fileprivate init?(directFrom f: DirectFields) {
+        guard let queryId = f.string("queryId"), f.isAbsentOrNull("failure") else { return nil }
+        self.init(queryId: queryId, result: f.payload("result"))
+    }
+}
+
+extension Command {
+    /// The commands a workflow emits most, read directly when plain; nil for the others.
+    fileprivate init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node,
+            case .string(let type)? = DirectFields.first("commandType", in: members),
+            case .object(let attributes)? = DirectFields.first("attributes", in: members)
+        else { return nil }
+        let a = DirectFields(members: attributes)
+        switch CommandType(rawValue: type) {
+        case .startTimer:
+            guard let timerId = a.string("timerId"), let timeout = a.int64("startToFireTimeoutMs") else { return nil }
+            self = .startTimer(StartTimerCommand(timerId: timerId, startToFireTimeoutMs: timeout))
+        case .cancelTimer:
+            guard let timerId = a.string("timerId") else { return nil }
+            self = .cancelTimer(CancelTimerCommand(timerId: timerId))
+        case .completeWorkflowExecution:
+            self = .completeWorkflowExecution(CompleteWorkflowExecutionCommand(result: a.payload("result")))
+        case .scheduleActivityTask:
+            guard let activityId = a.string("activityId"), let activityType = a.string("activityType"),
+                let taskQueue = a.optionalString("taskQueue"),
+                let scheduleToClose = a.optionalInt64("scheduleToCloseTimeoutMs"),
+                let startToClose = a.optionalInt64("startToCloseTimeoutMs"),
+                let heartbeat = a.optionalInt64("heartbeatTimeoutMs"),
+                let eager = a.optionalBool("requestEagerExecution")
+            else { return nil }
+            var retryPolicy: RetryPolicy?
+            switch DirectFields.first("retryPolicy", in: attributes) {
+            case nil, .null?:
+                retryPolicy = nil
+            case .object(let policy)?:
+                guard let read = RetryPolicy(directFrom: DirectFields(members: policy)) else { return nil }
+                retryPolicy = read
+            default:
+                return nil
+            }
+            self = .scheduleActivityTask(
+                ScheduleActivityTaskCommand(
+                    activityId: activityId, activityType: activityType, taskQueue: taskQueue, input: a.payload("input"),
+                    scheduleToCloseTimeoutMs: scheduleToClose, startToCloseTimeoutMs: startToClose,
+                    heartbeatTimeoutMs: heartbeat, retryPolicy: retryPolicy, requestEagerExecution: eager))
+        default:
+            return nil
+        }
+    }
+}
+
+extension RetryPolicy {
+    /// A policy without non-retryable types, read directly.
+    fileprivate init?(directFrom f: DirectFields) {
+        guard f.isAbsentOrNull("nonRetryableErrorTypes"), let initial = f.optionalInt64("initialIntervalMs"),
+            let maximum = f.optionalInt64("maximumIntervalMs"), let attempts = f.optionalInt64("maximumAttempts"),
+            let coefficient = f.optionalDouble("backoffCoefficient")
+        else { return nil }
+        var narrowed: Int32?
+        if let attempts {
+            guard let value = Int32(exactly: attempts) else { return nil }
+            narrowed = value
+        }
+        self.init(
+            initialIntervalMs: initial, backoffCoefficient: coefficient, maximumIntervalMs: maximum,
+            maximumAttempts: narrowed)
     }
 }
 
@@ -135,6 +238,16 @@ extension DirectFields {
         }
     }
 
+    /// `.some(nil)` when absent or null, nil when present and not a number.
+    func optionalDouble(_ key: String) -> Double?? {
+        switch Self.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case .number(.int(let value))?: return .some(Double(value))
+        case .number(.double(let value))?: return .some(value)
+        default: return nil
+        }
+    }
+
     /// `.some(nil)` when absent or null, nil when present and not a boolean.
     func optionalBool(_ key: String) -> Bool?? {
         switch Self.first(key, in: members) {
@@ -143,4 +256,134 @@ extension DirectFields {
         default: return nil
         }
     }
+}
+
+// MARK: - Workflow task completions and the requests clients and workers send most
+
+extension RequestMessage {
+    /// The request's tree for the operations workers and clients send most, or nil when Codable
+    /// must build it.
+    func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
+        guard let body = try request.directlyEncodedBody(by: encoder) else { return nil }
+        // In canonical (sorted) key order.
+        let box = ObjectBox(capacity: 3)
+        box.members.append((key: "body", value: body))
+        box.members.append((key: "id", value: .uint(id)))
+        box.members.append((key: "op", value: .string(request.operation.rawValue)))
+        return .object(box)
+    }
+}
+
+extension Request {
+    fileprivate func directlyEncodedBody(by encoder: ValueEncoder) throws -> EncodedValue? {
+        let object = DirectObject()
+        switch self {
+        case .signalWorkflow(let body):
+            object.string("identity", body.identity)
+            object.payload("input", body.input)
+            object.string("requestId", body.requestId)
+            object.string("runId", body.runId)
+            object.string("signalName", body.signalName)
+            object.string("workflowId", body.workflowId)
+        case .queryWorkflow(let body):
+            object.payload("args", body.args)
+            object.string("queryType", body.queryType)
+            object.string("runId", body.runId)
+            object.int("timeoutMs", body.timeoutMs)
+            object.string("workflowId", body.workflowId)
+        case .awaitWorkflowResult(let body):
+            object.bool("followRuns", body.followRuns)
+            object.string("runId", body.runId)
+            object.int("timeoutMs", body.timeoutMs)
+            object.string("workflowId", body.workflowId)
+        case .pollWorkflowTask(let body):
+            object.bool("answersQueriesInTasks", body.answersQueriesInTasks)
+            object.string("identity", body.identity)
+            object.string("taskQueue", body.taskQueue)
+            object.int("timeoutMs", body.timeoutMs)
+        case .completeActivityTask(let body):
+            object.string("identity", body.identity)
+            object.payload("result", body.result)
+            object.string("taskToken", body.taskToken)
+        case .respondQuery(let body):
+            guard body.failure == nil else { return nil }
+            return Self.answer(body)
+        case .completeWorkflowTask(let body):
+            let commands = ArrayBox()
+            commands.items.reserveCapacity(body.commands.count)
+            for (index, command) in body.commands.enumerated() {
+                commands.items.append(
+                    try command.directlyEncoded() ?? encoder.encode(command, key: IndexKey(intValue: index)))
+            }
+            object.append("commands", .array(commands))
+            object.string("identity", body.identity)
+            if let results = body.queryResults {
+                let answers = ArrayBox()
+                for (index, answer) in results.enumerated() {
+                    answers.items.append(
+                        answer.failure == nil
+                            ? Self.answer(answer) : try encoder.encode(answer, key: IndexKey(intValue: index)))
+                }
+                object.append("queryResults", .array(answers))
+            }
+            object.bool("returnNewWorkflowTask", body.returnNewWorkflowTask)
+            object.bool("stickyCache", body.stickyCache)
+            object.string("taskToken", body.taskToken)
+        default:
+            return nil
+        }
+        return object.value
+    }
+
+    private static func answer(_ body: RespondQueryRequest) -> EncodedValue {
+        let object = DirectObject()
+        object.string("queryId", body.queryId)
+        object.payload("result", body.result)
+        return object.value
+    }
+}
+
+extension Command {
+    /// The commands a workflow emits most, built directly; nil for the others.
+    fileprivate func directlyEncoded() throws -> EncodedValue? {
+        let attributes = DirectObject()
+        switch self {
+        case .startTimer(let a):
+            attributes.int("startToFireTimeoutMs", a.startToFireTimeoutMs)
+            attributes.string("timerId", a.timerId)
+        case .cancelTimer(let a):
+            attributes.string("timerId", a.timerId)
+        case .completeWorkflowExecution(let a):
+            attributes.payload("result", a.result)
+        case .scheduleActivityTask(let a):
+            attributes.string("activityId", a.activityId)
+            attributes.string("activityType", a.activityType)
+            attributes.int("heartbeatTimeoutMs", a.heartbeatTimeoutMs)
+            attributes.payload("input", a.input)
+            attributes.bool("requestEagerExecution", a.requestEagerExecution)
+            if let policy = a.retryPolicy { attributes.append("retryPolicy", .raw(try policy.canonicalJSON())) }
+            attributes.int("scheduleToCloseTimeoutMs", a.scheduleToCloseTimeoutMs)
+            attributes.int("startToCloseTimeoutMs", a.startToCloseTimeoutMs)
+            attributes.string("taskQueue", a.taskQueue)
+        default:
+            return nil
+        }
+        let object = DirectObject()
+        object.append("attributes", attributes.value)
+        object.string("commandType", commandType.rawValue)
+        return object.value
+    }
+}
+
+/// An object's members appended in canonical order; absent optionals are left out, as Codable's
+/// `encodeIfPresent` does.
+private struct DirectObject {
+    let box = ObjectBox()
+    var value: EncodedValue { .object(box) }
+
+    func append(_ key: String, _ value: EncodedValue) { box.members.append((key: key, value: value)) }
+    func string(_ key: String, _ value: String?) { if let value { append(key, .string(value)) } }
+    func int(_ key: String, _ value: Int64?) { if let value { append(key, .int(value)) } }
+    func bool(_ key: String, _ value: Bool?) { if let value { append(key, .bool(value)) } }
+    func payload(_ key: String, _ value: JSONValue?) { if let value { append(key, .payload(value)) } }
 }

@@ -10,8 +10,8 @@ public enum MessageCodec {
         Data(try encodeBytes(value))
     }
 
-    /// Encodes any value canonically, as bytes. The server's most frequent answers are built
-    /// directly (``ServerMessage/directlyEncoded(by:)``), the rest through Codable.
+    /// Encodes any value canonically, as bytes. The most frequent messages are built directly
+    /// (`DirectMessages.swift`), the rest through Codable.
     public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoded: EncodedValue
         if T.self == JSONValue.self {
@@ -22,6 +22,10 @@ public enum MessageCodec {
             let encoder = ValueEncoder()
             if T.self == ServerMessage.self,
                 let direct = try unsafeBitCast(value, to: ServerMessage.self).directlyEncoded(by: encoder)
+            {
+                encoded = direct
+            } else if T.self == RequestMessage.self,
+                let direct = try unsafeBitCast(value, to: RequestMessage.self).directlyEncoded(by: encoder)
             {
                 encoded = direct
             } else {

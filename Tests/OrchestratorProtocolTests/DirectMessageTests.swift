@@ -74,6 +74,9 @@ struct DirectRequestTests {
         #"{"id":10,"op":"completeActivityTask","body":{"taskToken":"at:1:2:3"}}"#,
         #"{"id":11,"op":"respondQuery","body":{"queryId":"q1","result":{"state":"OPEN"}}}"#,
         #"{"id":12,"op":"respondQuery","body":{"queryId":"q1","failure":null}}"#,
+        #"{"id":30,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"StartTimer","attributes":{"timerId":"e1","startToFireTimeoutMs":30000}},{"commandType":"CancelTimer","attributes":{"timerId":"e0"}},{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"Notify","input":{"kind":"opened"},"startToCloseTimeoutMs":10000,"retryPolicy":{"initialIntervalMs":200,"backoffCoefficient":1.5,"maximumAttempts":5},"requestEagerExecution":true,"taskQueue":null}},{"commandType":"CompleteWorkflowExecution","attributes":{"result":{"status":"RESOLVED"}}}],"identity":"w-1","stickyCache":true,"returnNewWorkflowTask":true,"queryResults":[{"queryId":"q1","result":"OPEN"}]}}"#,
+        #"{"id":31,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[],"queryResults":null}}"#,
+        #"{"id":32,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"Notify","retryPolicy":{"backoffCoefficient":2}}},{"commandType":"CompleteWorkflowExecution","attributes":{}}]}}"#,
         // The parser reads integral numbers written with a fraction as integers.
         #"{"id":15.0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
         #"{"id":16,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"q","timeoutMs":2000.0}}"#,
@@ -91,6 +94,13 @@ struct DirectRequestTests {
         #"{"id":0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
         #"{"id":22,"op":"noSuchOperation","body":{}}"#,
         #"{"id":23,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q"}}"#,
+        #"{"id":33,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"FailWorkflowExecution","attributes":{"failure":{"message":"boom"}}}]}}"#,
+        #"{"id":34,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"StartTimer","attributes":{"timerId":"e1"}}]}}"#,
+        #"{"id":35,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal"]}}}]}}"#,
+        #"{"id":36,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"maximumAttempts":4294967296}}}]}}"#,
+        #"{"id":37,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[],"queryResults":[{"queryId":"q","failure":{"message":"x"}}]}}"#,
+        #"{"id":38,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"NoSuchCommand","attributes":{}}]}}"#,
+        #"{"id":39,"op":"completeWorkflowTask","body":{"taskToken":"wt:1"}}"#,
     ]
 
     static func throughCodable(_ text: String) -> Result<RequestMessage, RequestDecodingError> {
@@ -123,5 +133,91 @@ struct DirectRequestTests {
         let node = try MessageCodec.parse(Array(text.utf8), deepest: &depth)
         #expect(RequestMessage(directFrom: node) == nil)
         #expect(Self.decoded(text) == Self.throughCodable(text))
+    }
+}
+
+/// Requests built directly give Codable's bytes, byte for byte.
+@Suite("Direct request encoding")
+struct DirectRequestEncodingTests {
+    static let commands: [Command] = [
+        .startTimer(StartTimerCommand(timerId: "escalate-1", startToFireTimeoutMs: 30_000)),
+        .cancelTimer(CancelTimerCommand(timerId: "escalate-1")),
+        .scheduleActivityTask(
+            ScheduleActivityTaskCommand(
+                activityId: "notify-1", activityType: "Notify", input: ["kind": "opened", "level": 1],
+                startToCloseTimeoutMs: 10_000, retryPolicy: RetryPolicy(initialIntervalMs: 200, backoffCoefficient: 2),
+                requestEagerExecution: true)),
+        .scheduleActivityTask(
+            ScheduleActivityTaskCommand(
+                activityId: "a", activityType: "T", taskQueue: "other", scheduleToCloseTimeoutMs: 60_000,
+                heartbeatTimeoutMs: 1_000, retryPolicy: RetryPolicy(nonRetryableErrorTypes: ["Fatal"]))),
+        .scheduleActivityTask(ScheduleActivityTaskCommand(activityId: "b", activityType: "T")),
+        .completeWorkflowExecution(CompleteWorkflowExecutionCommand(result: ["status": "RESOLVED"])),
+        .completeWorkflowExecution(CompleteWorkflowExecutionCommand(result: nil)),
+        .failWorkflowExecution(FailWorkflowExecutionCommand(failure: Failure(message: "boom"))),
+        .requestCancelActivityTask(RequestCancelActivityTaskCommand(scheduledEventId: 5)),
+    ]
+
+    static let requests: [RequestMessage] = [
+        RequestMessage(
+            id: 1,
+            request: .signalWorkflow(
+                SignalWorkflowRequest(
+                    workflowId: "incident-a", runId: "r", signalName: "add-alert", input: ["alert": "ALERT-001"],
+                    requestId: "req-1", identity: "cli"))),
+        RequestMessage(id: 2, request: .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s"))),
+        RequestMessage(
+            id: 3,
+            request: .queryWorkflow(
+                QueryWorkflowRequest(workflowId: "w", runId: "r", queryType: "status", args: [1], timeoutMs: 5))),
+        RequestMessage(id: 4, request: .queryWorkflow(QueryWorkflowRequest(workflowId: "w", queryType: "status"))),
+        RequestMessage(
+            id: 5,
+            request: .awaitWorkflowResult(
+                AwaitWorkflowResultRequest(workflowId: "w", runId: "r", followRuns: true, timeoutMs: 60_000))),
+        RequestMessage(
+            id: 6,
+            request: .pollWorkflowTask(
+                PollWorkflowTaskRequest(taskQueue: "q", identity: "w-1", timeoutMs: 60_000, answersQueriesInTasks: true)
+            )),
+        RequestMessage(
+            id: 7,
+            request: .completeActivityTask(
+                CompleteActivityTaskRequest(taskToken: "at:1", result: ["ok": true], identity: "w"))),
+        RequestMessage(id: 8, request: .respondQuery(RespondQueryRequest(queryId: "q1", result: ["state": "OPEN"]))),
+        RequestMessage(
+            id: 9,
+            request: .respondQuery(RespondQueryRequest(queryId: "q1", failure: Failure(message: "no such query")))),
+        RequestMessage(
+            id: 10,
+            request: .completeWorkflowTask(
+                CompleteWorkflowTaskRequest(
+                    taskToken: "wt:1", commands: commands, identity: "w-1", stickyCache: true,
+                    returnNewWorkflowTask: true,
+                    queryResults: [
+                        RespondQueryRequest(queryId: "q1", result: "OPEN"),
+                        RespondQueryRequest(queryId: "q2", failure: Failure(message: "unknown query")),
+                    ]))),
+        RequestMessage(
+            id: 11, request: .completeWorkflowTask(CompleteWorkflowTaskRequest(taskToken: "wt:2", commands: []))),
+        RequestMessage(
+            id: UInt64.max,
+            request: .startWorkflow(StartWorkflowRequest(workflowId: "w", workflowType: "T", taskQueue: "q"))),
+    ]
+
+    @Test("each request", arguments: requests)
+    func request(_ message: RequestMessage) throws {
+        #expect(try MessageCodec.encodeBytes(message) == MessageCodec.encodeBytesThroughCodable(message))
+    }
+
+    @Test("the protocol's request vectors")
+    func vectors() throws {
+        var compared = 0
+        for vector in Vectors.messages where vector.kind == "request" {
+            let message = try MessageCodec.decodeRequest(from: Array(vector.json.utf8))
+            #expect(try MessageCodec.encodeBytes(message) == Array(vector.json.utf8), "\(vector.name)")
+            compared += 1
+        }
+        #expect(compared > 5)
     }
 }
