@@ -387,3 +387,127 @@ private struct DirectObject {
     func bool(_ key: String, _ value: Bool?) { if let value { append(key, .bool(value)) } }
     func payload(_ key: String, _ value: JSONValue?) { if let value { append(key, .payload(value)) } }
 }
+
+// MARK: - Reading the server's answers (workers and clients)
+
+extension ServerMessage {
+    /// The answers and pushes workers and clients read most, read straight from the parsed JSON
+    /// when every member has its plain form; nil otherwise (errors included), and Codable reads the
+    /// message.
+    init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        if let push = DirectFields.first("push", in: members) {
+            guard case .string("workflowQuery") = push,
+                case .object(let body)? = DirectFields.first("body", in: members),
+                let query = WorkflowQuery(directFrom: DirectFields(members: body))
+            else { return nil }
+            self = .push(.workflowQuery(query))
+            return
+        }
+        guard DirectFields(members: members).isAbsentOrNull("error"),
+            case .number(.int(let rawId))? = DirectFields.first("id", in: members), rawId >= 0,
+            case .string(let opName)? = DirectFields.first("op", in: members),
+            let op = OperationName(rawValue: opName),
+            case .object(let result)? = DirectFields.first("result", in: members)
+        else { return nil }
+        let f = DirectFields(members: result)
+        let response: Response
+        switch op {
+        case .ping: response = .ping(Empty())
+        case .failWorkflowTask: response = .failWorkflowTask(Empty())
+        case .completeActivityTask: response = .completeActivityTask(Empty())
+        case .failActivityTask: response = .failActivityTask(Empty())
+        case .cancelActivityTask: response = .cancelActivityTask(Empty())
+        case .respondQuery: response = .respondQuery(Empty())
+        case .signalWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response = .signalWorkflow(SignalWorkflowResponse(runId: runId))
+        case .startWorkflow, .signalWithStartWorkflow:
+            guard let runId = f.string("runId"), case .bool(let started)? = DirectFields.first("started", in: result)
+            else { return nil }
+            let body = StartWorkflowResponse(runId: runId, started: started)
+            response = op == .startWorkflow ? .startWorkflow(body) : .signalWithStartWorkflow(body)
+        case .requestCancelWorkflow, .terminateWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response =
+                op == .terminateWorkflow
+                ? .terminateWorkflow(RunResponse(runId: runId)) : .requestCancelWorkflow(RunResponse(runId: runId))
+        case .queryWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response = .queryWorkflow(QueryWorkflowResponse(runId: runId, result: f.payload("result")))
+        case .pollWorkflowTask:
+            guard let task = Self.optional("task", in: result, WorkflowTask.init(directFrom:)) else { return nil }
+            response = .pollWorkflowTask(PollWorkflowTaskResponse(task: task))
+        case .pollActivityTask:
+            guard let task = Self.optional("task", in: result, ActivityTask.init(directFrom:)) else { return nil }
+            response = .pollActivityTask(PollActivityTaskResponse(task: task))
+        case .completeWorkflowTask:
+            guard let task = Self.optional("workflowTask", in: result, WorkflowTask.init(directFrom:)) else {
+                return nil
+            }
+            var activities: [ActivityTask]?
+            switch DirectFields.first("activityTasks", in: result) {
+            case nil, .null?:
+                activities = nil
+            case .array(let items)?:
+                activities = []
+                for item in items {
+                    guard let activity = ActivityTask(directFrom: item) else { return nil }
+                    activities?.append(activity)
+                }
+            default:
+                return nil
+            }
+            response = .completeWorkflowTask(
+                CompleteWorkflowTaskResponse(workflowTask: task, activityTasks: activities))
+        default:
+            return nil
+        }
+        self = .response(id: UInt64(rawId), response)
+    }
+
+    /// `.some(nil)` when absent or null, `.some(value)` when read, nil when not readable directly.
+    private static func optional<T>(
+        _ key: String, in members: [(key: String, value: JSONNode)], _ read: (JSONNode) -> T?
+    ) -> T?? {
+        switch DirectFields.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case let node?: return read(node).map { .some($0) }
+        }
+    }
+}
+
+extension WorkflowQuery {
+    fileprivate init?(directFrom f: DirectFields) {
+        guard let queryId = f.string("queryId"), let workflowId = f.string("workflowId"), let runId = f.string("runId"),
+            let workflowType = f.string("workflowType"), let taskQueue = f.string("taskQueue"),
+            let queryType = f.string("queryType")
+        else { return nil }
+        self.init(
+            queryId: queryId, workflowId: workflowId, runId: runId, workflowType: workflowType, taskQueue: taskQueue,
+            queryType: queryType, args: f.payload("args"))
+    }
+}
+
+extension ActivityTask {
+    fileprivate init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        let f = DirectFields(members: members)
+        guard let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
+            let runId = f.string("runId"), let workflowType = f.string("workflowType"),
+            let activityId = f.string("activityId"), let activityType = f.string("activityType"),
+            let attempt = f.int32("attempt"),
+            let scheduled = f.string("scheduledTime").flatMap(Timestamp.init(iso8601:)),
+            let attemptScheduled = f.string("currentAttemptScheduledTime").flatMap(Timestamp.init(iso8601:)),
+            let started = f.string("startedTime").flatMap(Timestamp.init(iso8601:)),
+            let scheduleToClose = f.optionalInt64("scheduleToCloseTimeoutMs"),
+            let startToClose = f.int64("startToCloseTimeoutMs"), let heartbeat = f.optionalInt64("heartbeatTimeoutMs")
+        else { return nil }
+        self.init(
+            taskToken: taskToken, workflowId: workflowId, runId: runId, workflowType: workflowType,
+            activityId: activityId, activityType: activityType, input: f.payload("input"), attempt: attempt,
+            scheduledTime: scheduled, currentAttemptScheduledTime: attemptScheduled, startedTime: started,
+            scheduleToCloseTimeoutMs: scheduleToClose, startToCloseTimeoutMs: startToClose,
+            heartbeatTimeoutMs: heartbeat, heartbeatDetails: f.payload("heartbeatDetails"))
+    }
+}

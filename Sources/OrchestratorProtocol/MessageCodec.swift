@@ -178,7 +178,10 @@ public enum MessageCodec {
 
     /// Decodes a message from the server.
     public static func decodeServerMessage(from bytes: some Collection<UInt8>) throws -> ServerMessage {
-        try decode(ServerMessage.self, from: bytes)
+        var deepest = 0
+        let node = try parse(bytes, deepest: &deepest)
+        if let direct = ServerMessage(directFrom: node) { return direct }
+        return try decode(ServerMessage.self, from: node)
     }
 }
 

@@ -221,3 +221,81 @@ struct DirectRequestEncodingTests {
         #expect(compared > 5)
     }
 }
+
+/// The server's messages read directly are the messages Codable reads.
+@Suite("Direct answer reading")
+struct DirectAnswerReadingTests {
+    static let activity = ActivityTask(
+        taskToken: "at:1:7:1", workflowId: "incident-a", runId: "r-1", workflowType: "Incident", activityId: "notify-1",
+        activityType: "Notify", input: ["kind": "opened"], attempt: 1,
+        scheduledTime: Timestamp(milliseconds: 1_764_650_000_123),
+        currentAttemptScheduledTime: Timestamp(milliseconds: 1_764_650_000_123),
+        startedTime: Timestamp(milliseconds: 1_764_650_000_200), scheduleToCloseTimeoutMs: nil,
+        startToCloseTimeoutMs: 10_000, heartbeatTimeoutMs: 2_000, heartbeatDetails: nil)
+
+    static let messages: [ServerMessage] =
+        DirectMessageTests.messages + [
+            .response(
+                id: 20,
+                .completeWorkflowTask(
+                    CompleteWorkflowTaskResponse(workflowTask: DirectMessageTests.task, activityTasks: [activity]))),
+            .response(id: 21, .pollActivityTask(PollActivityTaskResponse(task: activity))),
+            .response(id: 22, .pollActivityTask(PollActivityTaskResponse(task: nil))),
+            .push(
+                .workflowQuery(
+                    WorkflowQuery(
+                        queryId: "q1", workflowId: "w", runId: "r", workflowType: "T", taskQueue: "q",
+                        queryType: "status", args: [1, "two"]))),
+        ]
+
+    static func throughCodable(_ bytes: [UInt8]) throws -> ServerMessage {
+        var depth = 0
+        return try MessageCodec.decode(ServerMessage.self, from: MessageCodec.parse(bytes, deepest: &depth))
+    }
+
+    @Test("each answer and push", arguments: messages)
+    func message(_ message: ServerMessage) throws {
+        let bytes = try MessageCodec.encodeBytes(message)
+        var depth = 0
+        let readDirectly = ServerMessage(directFrom: try MessageCodec.parse(bytes, deepest: &depth)) != nil
+        switch message {
+        case .error, .response(id: UInt64.max, _): #expect(!readDirectly)  // an id beyond Int64 parses as unsigned
+        default: #expect(readDirectly)
+        }
+        let direct = try MessageCodec.decodeServerMessage(from: bytes)
+        #expect(direct == message)
+        #expect(direct == (try Self.throughCodable(bytes)))
+    }
+
+    @Test("the protocol's server vectors")
+    func vectors() throws {
+        for vector in Vectors.messages where vector.kind == "server" {
+            let bytes = Array(vector.json.utf8)
+            #expect(
+                try MessageCodec.decodeServerMessage(from: bytes) == (try Self.throughCodable(bytes)), "\(vector.name)")
+        }
+    }
+
+    @Test(
+        "other forms are left to Codable",
+        arguments: [
+            #"{"id":1,"op":"signalWorkflow","result":{"runId":5}}"#,
+            #"{"id":1,"op":"startWorkflow","result":{"runId":"r"}}"#,
+            #"{"id":1,"op":"signalWorkflow","error":{"code":"NOT_FOUND","message":"gone"}}"#,
+            #"{"push":"somethingNew","body":{}}"#,
+            #"{"push":null,"id":1,"op":"ping","result":{}}"#,
+            #"{"id":1,"op":"pollActivityTask","result":{"task":{"taskToken":"t"}}}"#,
+            #"{"id":1,"op":"describeWorkflow","result":{}}"#,
+        ])
+    func unusual(_ text: String) throws {
+        var depth = 0
+        #expect(ServerMessage(directFrom: try MessageCodec.parse(Array(text.utf8), deepest: &depth)) == nil)
+        let direct = Result { try MessageCodec.decodeServerMessage(from: Array(text.utf8)) }
+        let codable = Result { try Self.throughCodable(Array(text.utf8)) }
+        switch (direct, codable) {
+        case (.success(let a), .success(let b)): #expect(a == b)
+        case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)")
+        default: Issue.record("the two paths disagree: \(direct) against \(codable)")
+        }
+    }
+}
