@@ -131,17 +131,36 @@ enum TaskToken {
         "at.\(ref.runSeq).\(ref.scheduledEventId).\(ref.attempt)"
     }
     static func parseWorkflow(_ token: String) -> (runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64)? {
-        let parts = token.split(separator: ".")
-        guard parts.count == 4, parts[0] == "wt", let a = Int64(parts[1]), let b = Int64(parts[2]),
-            let c = Int64(parts[3])
+        guard let (first, second, third) = fields(of: token, prefix: "wt"), let a = Int64(first),
+            let b = Int64(second), let c = Int64(third)
         else { return nil }
         return (a, b, c)
     }
     static func parseActivity(_ token: String) -> ActivityRef? {
-        let parts = token.split(separator: ".")
-        guard parts.count == 4, parts[0] == "at", let a = Int64(parts[1]), let b = Int64(parts[2]),
-            let c = Int32(parts[3])
+        guard let (first, second, third) = fields(of: token, prefix: "at"), let a = Int64(first),
+            let b = Int64(second), let c = Int32(third)
         else { return nil }
         return ActivityRef(runSeq: a, scheduledEventId: b, attempt: c)
+    }
+    /// The three fields of `prefix.a.b.c` (read on every completion: no array of parts).
+    private static func fields(of token: String, prefix: String) -> (Substring, Substring, Substring)? {
+        var rest = token[...]
+        guard rest.hasPrefix(prefix) else { return nil }
+        rest = rest.dropFirst(prefix.count)
+        var fields: (Substring, Substring, Substring) = ("", "", "")
+        for index in 0..<3 {
+            guard rest.first == "." else { return nil }
+            rest = rest.dropFirst()
+            let end = rest.firstIndex(of: ".") ?? rest.endIndex
+            let field = rest[..<end]
+            guard !field.isEmpty else { return nil }
+            switch index {
+            case 0: fields.0 = field
+            case 1: fields.1 = field
+            default: fields.2 = field
+            }
+            rest = rest[end...]
+        }
+        return rest.isEmpty ? fields : nil
     }
 }

@@ -22,21 +22,21 @@ public enum Role: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     /// The operations this role may perform.
     public var allowed: Set<OperationName> {
         switch self {
-        case .viewer:
-            return Self.viewing
-        case .responder:
-            return Self.viewing.union([.startWorkflow, .signalWorkflow, .signalWithStartWorkflow])
-        case .operator:
-            return Self.viewing.union([
-                .startWorkflow, .signalWorkflow, .signalWithStartWorkflow, .requestCancelWorkflow, .terminateWorkflow,
-            ])
-        case .worker:
-            return Set(OperationName.allCases.filter(\.isWorkerOperation)).union([.ping, .getWorkflowHistory])
-        case .admin:
-            return Set(OperationName.allCases)
+        case .viewer: Self.viewing
+        case .responder: Self.responding
+        case .operator: Self.operating
+        case .worker: Self.working
+        case .admin: Self.everything
         }
     }
 
+    // Built once: `allows` is asked for every request.
+    private static let responding = viewing.union([.startWorkflow, .signalWorkflow, .signalWithStartWorkflow])
+    private static let operating = responding.union([.requestCancelWorkflow, .terminateWorkflow])
+    private static let working = Set(OperationName.allCases.filter(\.isWorkerOperation)).union([
+        .ping, .getWorkflowHistory,
+    ])
+    private static let everything = Set(OperationName.allCases)
     private static let viewing: Set<OperationName> = [
         .ping, .describeWorkflow, .getWorkflowHistory, .listWorkflows, .queryWorkflow, .awaitWorkflowResult,
     ]

@@ -65,3 +65,30 @@ struct StateEncodingTests {
         #expect(try state.canonicalJSON() == MessageCodec.encodeBytes(state))
     }
 }
+
+@Suite("Task tokens")
+struct TaskTokenTests {
+    @Test("tokens read back what they were made of")
+    func roundTrip() {
+        let workflow = TaskToken.workflow(runSeq: 12, scheduledEventId: 340, startedEventId: 341)
+        #expect(TaskToken.parseWorkflow(workflow)! == (12, 340, 341))
+        let ref = ActivityRef(runSeq: 9, scheduledEventId: 77, attempt: 3)
+        #expect(TaskToken.parseActivity(TaskToken.activity(ref)) == ref)
+    }
+
+    @Test(
+        "malformed tokens are refused",
+        arguments: [
+            "", "wt", "wt.", "wt.1.2", "wt.1.2.3.4", "wt.1..3", "wt.a.2.3", "xt.1.2.3", "wt.1.2.3.", "at.1.2.3",
+        ])
+    func malformed(_ token: String) {
+        #expect(TaskToken.parseWorkflow(token) == nil)
+        if !token.hasPrefix("at") { #expect(TaskToken.parseActivity(token) == nil) }
+    }
+
+    @Test("an activity token's attempt must fit 32 bits")
+    func attemptRange() {
+        #expect(TaskToken.parseActivity("at.1.2.4294967296") == nil)
+        #expect(TaskToken.parseActivity("at.1.2.3.4") == nil)
+    }
+}
