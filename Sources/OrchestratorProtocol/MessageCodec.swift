@@ -11,7 +11,7 @@ public enum MessageCodec {
     }
 
     /// Encodes any value canonically, as bytes. The most frequent messages are built directly
-    /// (`DirectMessages.swift`), the rest through Codable.
+    /// (`DirectAnswers.swift`, `DirectRequests.swift`), the rest through Codable.
     public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoded: EncodedValue
         if T.self == JSONValue.self {

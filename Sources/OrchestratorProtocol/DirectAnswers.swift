@@ -1,0 +1,180 @@
+// The server's answers a workload sends and reads most (completions, polls, signals, starts,
+// queries, empty answers, query pushes), written and read without Codable's containers: the same
+// bytes and values, fewer allocations. Every other message, and any unusual form, goes through
+// Codable with its errors. `DirectMessageTests` compare both paths.
+
+// MARK: - Writing answers (the server)
+
+extension ServerMessage {
+    /// The message's tree, or nil when Codable must build it.
+    func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
+        guard case .response(let id, let response) = self,
+            let result = try response.directlyEncodedResult(by: encoder)
+        else { return nil }
+        let object = DirectObject(capacity: 3)
+        object.append("id", .uint(id))
+        object.string("op", response.operation.rawValue)
+        object.append("result", result)
+        return object.value
+    }
+}
+
+extension Response {
+    fileprivate func directlyEncodedResult(by encoder: ValueEncoder) throws -> EncodedValue? {
+        switch self {
+        case .ping, .failWorkflowTask, .completeActivityTask, .failActivityTask, .cancelActivityTask, .respondQuery:
+            return .object(ObjectBox(capacity: 0))
+        default:
+            break
+        }
+        let object = DirectObject(capacity: 2)
+        switch self {
+        case .signalWorkflow(let result):
+            object.string("runId", result.runId)
+        case .startWorkflow(let result), .signalWithStartWorkflow(let result):
+            object.string("runId", result.runId)
+            object.bool("started", result.started)
+        case .requestCancelWorkflow(let result), .terminateWorkflow(let result):
+            object.string("runId", result.runId)
+        case .queryWorkflow(let result):
+            object.payload("result", result.result)
+            object.string("runId", result.runId)
+        case .pollWorkflowTask(let result):
+            if let task = result.task { object.append("task", try encoder.encode(task, key: MemberKey("task"))) }
+        case .completeWorkflowTask(let result):
+            if let activities = result.activityTasks {
+                object.append("activityTasks", try encoder.encode(activities, key: MemberKey("activityTasks")))
+            }
+            if let task = result.workflowTask {
+                object.append("workflowTask", try encoder.encode(task, key: MemberKey("workflowTask")))
+            }
+        default:
+            return nil
+        }
+        return object.value
+    }
+}
+
+// MARK: - Reading answers (workers and clients)
+
+extension ServerMessage {
+    /// The answers and pushes workers and clients read most, read straight from the parsed JSON
+    /// when every member has its plain form; nil otherwise (errors included), and Codable reads the
+    /// message.
+    init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        if let push = DirectFields.first("push", in: members) {
+            guard case .string("workflowQuery") = push,
+                case .object(let body)? = DirectFields.first("body", in: members),
+                let query = WorkflowQuery(directFrom: DirectFields(members: body))
+            else { return nil }
+            self = .push(.workflowQuery(query))
+            return
+        }
+        guard DirectFields(members: members).isAbsentOrNull("error"),
+            case .number(.int(let rawId))? = DirectFields.first("id", in: members), rawId >= 0,
+            case .string(let opName)? = DirectFields.first("op", in: members),
+            let op = OperationName(rawValue: opName),
+            case .object(let result)? = DirectFields.first("result", in: members)
+        else { return nil }
+        let f = DirectFields(members: result)
+        let response: Response
+        switch op {
+        case .ping: response = .ping(Empty())
+        case .failWorkflowTask: response = .failWorkflowTask(Empty())
+        case .completeActivityTask: response = .completeActivityTask(Empty())
+        case .failActivityTask: response = .failActivityTask(Empty())
+        case .cancelActivityTask: response = .cancelActivityTask(Empty())
+        case .respondQuery: response = .respondQuery(Empty())
+        case .signalWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response = .signalWorkflow(SignalWorkflowResponse(runId: runId))
+        case .startWorkflow, .signalWithStartWorkflow:
+            guard let runId = f.string("runId"), case .bool(let started)? = DirectFields.first("started", in: result)
+            else { return nil }
+            let body = StartWorkflowResponse(runId: runId, started: started)
+            response = op == .startWorkflow ? .startWorkflow(body) : .signalWithStartWorkflow(body)
+        case .requestCancelWorkflow, .terminateWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response =
+                op == .terminateWorkflow
+                ? .terminateWorkflow(RunResponse(runId: runId)) : .requestCancelWorkflow(RunResponse(runId: runId))
+        case .queryWorkflow:
+            guard let runId = f.string("runId") else { return nil }
+            response = .queryWorkflow(QueryWorkflowResponse(runId: runId, result: f.payload("result")))
+        case .pollWorkflowTask:
+            guard let task = Self.optional("task", in: result, WorkflowTask.init(directFrom:)) else { return nil }
+            response = .pollWorkflowTask(PollWorkflowTaskResponse(task: task))
+        case .pollActivityTask:
+            guard let task = Self.optional("task", in: result, ActivityTask.init(directFrom:)) else { return nil }
+            response = .pollActivityTask(PollActivityTaskResponse(task: task))
+        case .completeWorkflowTask:
+            guard let task = Self.optional("workflowTask", in: result, WorkflowTask.init(directFrom:)) else {
+                return nil
+            }
+            var activities: [ActivityTask]?
+            switch DirectFields.first("activityTasks", in: result) {
+            case nil, .null?:
+                activities = nil
+            case .array(let items)?:
+                activities = []
+                for item in items {
+                    guard let activity = ActivityTask(directFrom: item) else { return nil }
+                    activities?.append(activity)
+                }
+            default:
+                return nil
+            }
+            response = .completeWorkflowTask(
+                CompleteWorkflowTaskResponse(workflowTask: task, activityTasks: activities))
+        default:
+            return nil
+        }
+        self = .response(id: UInt64(rawId), response)
+    }
+
+    /// `.some(nil)` when absent or null, `.some(value)` when read, nil when not readable directly.
+    private static func optional<T>(
+        _ key: String, in members: [(key: String, value: JSONNode)], _ read: (JSONNode) -> T?
+    ) -> T?? {
+        switch DirectFields.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case let node?: return read(node).map { .some($0) }
+        }
+    }
+}
+
+extension WorkflowQuery {
+    fileprivate init?(directFrom f: DirectFields) {
+        guard let queryId = f.string("queryId"), let workflowId = f.string("workflowId"), let runId = f.string("runId"),
+            let workflowType = f.string("workflowType"), let taskQueue = f.string("taskQueue"),
+            let queryType = f.string("queryType")
+        else { return nil }
+        self.init(
+            queryId: queryId, workflowId: workflowId, runId: runId, workflowType: workflowType, taskQueue: taskQueue,
+            queryType: queryType, args: f.payload("args"))
+    }
+}
+
+extension ActivityTask {
+    fileprivate init?(directFrom node: JSONNode) {
+        guard case .object(let members) = node else { return nil }
+        let f = DirectFields(members: members)
+        guard let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
+            let runId = f.string("runId"), let workflowType = f.string("workflowType"),
+            let activityId = f.string("activityId"), let activityType = f.string("activityType"),
+            let attempt = f.int32("attempt"),
+            let scheduled = f.string("scheduledTime").flatMap(Timestamp.init(iso8601:)),
+            let attemptScheduled = f.string("currentAttemptScheduledTime").flatMap(Timestamp.init(iso8601:)),
+            let started = f.string("startedTime").flatMap(Timestamp.init(iso8601:)),
+            let scheduleToClose = f.optionalInt64("scheduleToCloseTimeoutMs"),
+            let startToClose = f.int64("startToCloseTimeoutMs"), let heartbeat = f.optionalInt64("heartbeatTimeoutMs")
+        else { return nil }
+        self.init(
+            taskToken: taskToken, workflowId: workflowId, runId: runId, workflowType: workflowType,
+            activityId: activityId, activityType: activityType, input: f.payload("input"), attempt: attempt,
+            scheduledTime: scheduled, currentAttemptScheduledTime: attemptScheduled, startedTime: started,
+            scheduleToCloseTimeoutMs: scheduleToClose, startToCloseTimeoutMs: startToClose,
+            heartbeatTimeoutMs: heartbeat, heartbeatDetails: f.payload("heartbeatDetails"))
+    }
+}
