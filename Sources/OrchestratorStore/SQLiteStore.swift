@@ -252,6 +252,10 @@ public final class SQLiteStore: HistoryStore {
         sqlite3_reset(handle)
         var bindings = Bindings(statement: handle)
         bindAll(&bindings)
+        let expected = sqlite3_bind_parameter_count(handle)
+        guard bindings.index == expected else {
+            throw StoreError("\(statement.sql) was given \(bindings.index) of its \(expected) parameters")
+        }
         var code = bindings.failure ?? sqlite3_step(handle)
         if code == SQLITE_DONE || code == SQLITE_ROW {
             code = SQLITE_OK
