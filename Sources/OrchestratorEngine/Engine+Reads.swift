@@ -6,7 +6,7 @@ extension Engine {
         -> DescribeWorkflowResponse
     {
         try validateName(request.workflowId, field: "workflowId")
-        try await durable()
+        try await awaitDurable()
         switch try resolveRun(workflowId: request.workflowId, runId: request.runId) {
         case .stored(let row):
             return DescribeWorkflowResponse(

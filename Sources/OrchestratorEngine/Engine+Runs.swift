@@ -275,9 +275,4 @@ extension Engine {
         recordRequestId(request.requestId, kind: .terminate, workflowId: request.workflowId, runId: execution.runId)
         return try durable(RunResponse(runId: execution.runId))
     }
-
-    /// Returns once everything applied so far is committed.
-    func durable() async throws(OrchestratorError) {
-        try await awaitDurable()
-    }
 }

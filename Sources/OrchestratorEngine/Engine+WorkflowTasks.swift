@@ -275,7 +275,7 @@ extension Engine {
             failStartedWorkflowTask(
                 execution, cause: .badCommand, failure: Failure(message: problem, type: "BadCommand"),
                 identity: identity)
-            try await durable()
+            try await awaitDurable()
             throw .invalidArgument("workflow task rejected: \(problem)")
         }
         let canceledTimers = Set(
@@ -293,7 +293,7 @@ extension Engine {
                         "\(unhandled.count) new event(s) arrived while the workflow task ran; the workflow must handle them before closing",
                     type: "UnhandledCommand"),
                 identity: identity)
-            try await durable()
+            try await awaitDurable()
             return (nil, [])
         }
         if case .started(let holder) = task.location { connections[holder]?.heldWorkflowTasks.remove(execution.runSeq) }
@@ -339,7 +339,7 @@ extension Engine {
         statistics.workflowTasksCompleted += 1
         let returning = execution.workflowTask.map { $0.location == .returnedWithCompletion(connection.id) } ?? false
         do {
-            try await durable()
+            try await awaitDurable()
         } catch {
             if returning { releaseReturnedTask(execution, connection: connection) }
             _ = startEagerActivities(eager, of: execution, connection: connection, start: false)

@@ -4,7 +4,6 @@ import HeapModule
 import Logging
 import OrchestratorProtocol
 import OrchestratorStore
-import Synchronization
 
 /// The orchestrator's engine: workflow executions, task queues, timers, sticky routing and group commit.
 ///

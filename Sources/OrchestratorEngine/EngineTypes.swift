@@ -144,23 +144,16 @@ enum TaskToken {
     }
     /// The three fields of `prefix.a.b.c` (read on every completion: no array of parts).
     private static func fields(of token: String, prefix: String) -> (Substring, Substring, Substring)? {
-        var rest = token[...]
-        guard rest.hasPrefix(prefix) else { return nil }
-        rest = rest.dropFirst(prefix.count)
-        var fields: (Substring, Substring, Substring) = ("", "", "")
-        for index in 0..<3 {
+        guard token.hasPrefix(prefix) else { return nil }
+        var rest = token.dropFirst(prefix.count)
+        func next() -> Substring? {
             guard rest.first == "." else { return nil }
             rest = rest.dropFirst()
-            let end = rest.firstIndex(of: ".") ?? rest.endIndex
-            let field = rest[..<end]
-            guard !field.isEmpty else { return nil }
-            switch index {
-            case 0: fields.0 = field
-            case 1: fields.1 = field
-            default: fields.2 = field
-            }
-            rest = rest[end...]
+            let field = rest.prefix { $0 != "." }
+            rest = rest[field.endIndex...]
+            return field.isEmpty ? nil : field
         }
-        return rest.isEmpty ? fields : nil
+        guard let first = next(), let second = next(), let third = next(), rest.isEmpty else { return nil }
+        return (first, second, third)
     }
 }

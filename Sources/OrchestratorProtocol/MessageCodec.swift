@@ -13,33 +13,7 @@ public enum MessageCodec {
     /// Encodes any value canonically, as bytes. The most frequent messages are built directly
     /// (`DirectAnswers.swift`, `DirectRequests.swift`), the rest through Codable.
     public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoded: EncodedValue
-        if T.self == JSONValue.self {
-            encoded = .payload(unsafeBitCast(value, to: JSONValue.self))
-        } else if let special = FoundationValues.encode(value) {
-            encoded = special
-        } else {
-            let encoder = ValueEncoder()
-            if T.self == ServerMessage.self,
-                let direct = try unsafeBitCast(value, to: ServerMessage.self).directlyEncoded(by: encoder)
-            {
-                encoded = direct
-            } else if T.self == RequestMessage.self,
-                let direct = try unsafeBitCast(value, to: RequestMessage.self).directlyEncoded(by: encoder)
-            {
-                encoded = direct
-            } else {
-                try value.encode(to: encoder)
-                encoded = encoder.value ?? .object(ObjectBox(capacity: 0))
-            }
-        }
-        var writer = JSONWriter()
-        do {
-            try writer.write(encoded)
-        } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
-        }
-        return writer.bytes
+        try write(tree(of: value, direct: true), of: value)
     }
 
     /// Encodes any value canonically, as text.
@@ -49,10 +23,36 @@ public enum MessageCodec {
 
     /// Encodes through Codable only (no direct writer), for tests that compare both paths.
     static func encodeBytesThroughCodable<T: Encodable>(_ value: T) throws -> [UInt8] {
+        try write(tree(of: value, direct: false), of: value)
+    }
+
+    private static func tree<T: Encodable>(of value: T, direct: Bool) throws -> EncodedValue {
+        if T.self == JSONValue.self { return .payload(unsafeBitCast(value, to: JSONValue.self)) }
+        if let special = FoundationValues.encode(value) { return special }
         let encoder = ValueEncoder()
+        if direct {
+            if T.self == ServerMessage.self,
+                let tree = try unsafeBitCast(value, to: ServerMessage.self).directlyEncoded(by: encoder)
+            {
+                return tree
+            }
+            if T.self == RequestMessage.self,
+                let tree = try unsafeBitCast(value, to: RequestMessage.self).directlyEncoded(by: encoder)
+            {
+                return tree
+            }
+        }
         try value.encode(to: encoder)
+        return encoder.value ?? .object(ObjectBox(capacity: 0))
+    }
+
+    private static func write<T: Encodable>(_ tree: EncodedValue, of value: T) throws -> [UInt8] {
         var writer = JSONWriter()
-        try writer.write(encoder.value ?? .object(ObjectBox(capacity: 0)))
+        do {
+            try writer.write(tree)
+        } catch {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+        }
         return writer.bytes
     }
 
