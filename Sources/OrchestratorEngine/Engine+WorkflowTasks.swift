@@ -166,7 +166,9 @@ extension Engine {
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         connection.lastPollTime = clock.now()
         if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
-            return await deliverNow(execution, to: connection)
+            // Started in this same turn: a suspension between taking the task and starting it would let
+            // another poll or completion take it too.
+            return beginWorkflowTask(execution, connectionId: connection.id)
         }
         let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
@@ -217,14 +219,6 @@ extension Engine {
             return execution
         }
         return nil
-    }
-
-    private func deliverNow(_ execution: Execution, to connection: ConnectionState) async -> WorkflowTaskDelivery? {
-        await withCheckedContinuation { continuation in
-            startWorkflowTask(
-                execution,
-                poller: Poller(id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
-        }
     }
 
     /// When a long poll ends: `timeoutMs` from now (default 60 s; 0 = answer at once).
