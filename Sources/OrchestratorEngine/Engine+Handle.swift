@@ -43,13 +43,14 @@ extension Engine {
             let range = try await historyRange(body, origin: connection.connectionId)
             let after = max(0, body.afterEventId ?? 0)
             let pageSize = min(max(body.maximumPageSize ?? 1000, 1), 10_000)
-            let events: [HistoryEvent]
-            do {
-                events = try store.events(
-                    runSeq: range.runSeq, afterEventId: after, throughEventId: range.committedThrough, limit: pageSize,
-                    maxBytes: configuration.maximumHistoryPageBytes)
-            } catch {
-                throw .internal("reading history failed: \(error)")
+            let events = try await offLoop { () throws(OrchestratorError) in
+                do {
+                    return try store.events(
+                        runSeq: range.runSeq, afterEventId: after, throughEventId: range.committedThrough,
+                        limit: pageSize, maxBytes: configuration.maximumHistoryPageBytes)
+                } catch {
+                    throw .internal("reading history failed: \(error)")
+                }
             }
             let hasMore = (events.last?.eventId ?? range.committedThrough) < range.committedThrough
             return .getWorkflowHistory(
@@ -64,7 +65,7 @@ extension Engine {
                 current.runId = next
             }
         case .listWorkflows(let body):
-            return .listWorkflows(try list(body))
+            return .listWorkflows(try await offLoop { () throws(OrchestratorError) in try list(body) })
         case .requestCancelWorkflow(let body):
             return .requestCancelWorkflow(try await requestCancelWorkflow(body).get())
         case .terminateWorkflow(let body):
@@ -79,15 +80,16 @@ extension Engine {
             else {
                 return .pollWorkflowTask(PollWorkflowTaskResponse(task: nil))
             }
-            return .pollWorkflowTask(PollWorkflowTaskResponse(task: try completeDelivery(delivery)))
+            return .pollWorkflowTask(PollWorkflowTaskResponse(task: try await deliver(delivery)))
         case .completeWorkflowTask(let body):
             let (next, activities) = try await withConnection(connection) {
                 engine, state throws(OrchestratorError) in
                 try await engine.completeWorkflowTask(body, connection: state)
             }
+            let task: WorkflowTask?
+            if let next { task = try await deliver(next) } else { task = nil }
             return .completeWorkflowTask(
-                CompleteWorkflowTaskResponse(
-                    workflowTask: try next.map(completeDelivery), activityTasks: activities.isEmpty ? nil : activities))
+                CompleteWorkflowTaskResponse(workflowTask: task, activityTasks: activities.isEmpty ? nil : activities))
         case .failWorkflowTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
                 try engine.failWorkflowTask(body, connection: state)
@@ -121,6 +123,22 @@ extension Engine {
             }
             return .respondQuery(Empty())
         }
+    }
+
+    /// A task as handed out: with the history a worker that does not cache its run lacks, read off
+    /// the loop when there is any.
+    private nonisolated func deliver(_ delivery: WorkflowTaskDelivery) async throws(OrchestratorError) -> WorkflowTask {
+        guard delivery.historyPrefixThrough > 0 else { return delivery.task }
+        return try await offLoop { () throws(OrchestratorError) in try completeDelivery(delivery) }
+    }
+
+    /// Runs a read of committed data on the global executor. Requests are served on the server's
+    /// event loop, which also runs the engine: a long history page or listing read there would
+    /// hold up every other request until it is done.
+    private nonisolated func offLoop<T: Sendable>(_ read: @Sendable () throws(OrchestratorError) -> T)
+        async throws(OrchestratorError) -> T
+    {
+        try await withTaskExecutorPreference(globalConcurrentExecutor) { () throws(OrchestratorError) in try read() }
     }
 
     /// Runs `body` on the actor with the connection's state, or fails if the connection is unknown.

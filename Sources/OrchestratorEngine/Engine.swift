@@ -14,7 +14,14 @@ import OrchestratorStore
 ///
 /// The engine knows nothing of sockets: the server calls ``handle(_:from:)`` for each request and
 /// ``connectionClosed(_:)`` when a connection goes away.
+///
+/// The actor runs on the serial executor it is given: the server gives the event loop its
+/// connections are served on, so a request read and decoded there reaches the engine, and its
+/// answer the socket, without a switch of threads. Without one it runs on a queue of its own.
 public actor Engine {
+    private nonisolated let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     let store: any HistoryStore
     let clock: any EngineClock
     let configuration: EngineConfiguration
@@ -72,8 +79,10 @@ public actor Engine {
     public init(
         store: any HistoryStore, clock: any EngineClock = SystemClock(), configuration: EngineConfiguration = .init(),
         logger: Logger = Logger(label: "orchestrator.engine"),
-        onStorageFailure: @escaping @Sendable (String) -> Void = { _ in }
+        onStorageFailure: @escaping @Sendable (String) -> Void = { _ in },
+        executor: (any SerialExecutor)? = nil
     ) {
+        self.executor = executor ?? QueueExecutor(label: "orchestrator.engine")
         self.store = store
         self.clock = clock
         self.configuration = configuration

@@ -102,6 +102,22 @@ public final class OrchestratorServer: Service, Sendable {
                 "durability lowered: commits are not fsync'd; an acknowledged write may be lost on power failure",
                 metadata: ["synchronous": "\(configuration.durability.rawValue)"])
         }
+        // One event loop serves every connection and runs the engine (it is the actor's executor):
+        // a request goes from the socket through the engine to its answer on one thread, with no
+        // switch of threads between. SQLite's writer has a thread of its own, so the loop never
+        // waits for an fsync.
+        let loopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await serve(store: store, loop: loopGroup.next(), listeners: listeners)
+        } catch {
+            try? await loopGroup.shutdownGracefully()
+            throw error
+        }
+        try await loopGroup.shutdownGracefully()
+    }
+
+    private func serve(store: SQLiteStore, loop: any EventLoop, listeners: [ServerAddress]) async throws {
+        let configuration = self.configuration
         var engineConfiguration = configuration.engine
         engineConfiguration.maximumHistoryPageBytes = min(
             engineConfiguration.maximumHistoryPageBytes, configuration.maximumFrameLength / 2)
@@ -109,11 +125,11 @@ public final class OrchestratorServer: Service, Sendable {
         engineLogger.logLevel = logger.logLevel
         let engine = Engine(
             store: store, configuration: engineConfiguration, logger: engineLogger,
-            onStorageFailure: { [weak self] message in self?.stop(reason: message) })
+            onStorageFailure: { [weak self] message in self?.stop(reason: message) }, executor: loop.executor)
         try await engine.start()
         state.withLock { $0.engine = engine }
 
-        let group = MultiThreadedEventLoopGroup.singleton
+        let onLoop = EventLoopTaskExecutor(loop)
         let tlsContext: NIOSSLContext? = try configuration.tls.map { files in
             do {
                 return try OrchestratorTLS.serverContext(
@@ -124,7 +140,7 @@ public final class OrchestratorServer: Service, Sendable {
         }
         var bound: [(ServerAddress, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>)] = []
         for address in listeners {
-            bound.append((address, try await bind(address, group: group, tls: address.isTCP ? tlsContext : nil)))
+            bound.append((address, try await bind(address, group: loop, tls: address.isTCP ? tlsContext : nil)))
         }
         let addresses = bound.map { address, channel -> ServerAddress in
             if case .tcp(let host, _) = address, let port = channel.channel.localAddress?.port {
@@ -154,7 +170,8 @@ public final class OrchestratorServer: Service, Sendable {
                         try await listener.executeThenClose { inbound in
                             try await withThrowingDiscardingTaskGroup { connections in
                                 for try await connection in inbound {
-                                    connections.addTask {
+                                    // The connection's requests are tasks of this one; they inherit the loop.
+                                    connections.addTask(executorPreference: onLoop) {
                                         await self.serveConnection(connection, listener: address, engine: engine)
                                     }
                                 }
