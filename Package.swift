@@ -97,6 +97,7 @@ let package = Package(
             name: "WorkerRuntime",
             dependencies: [
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 "Workflows",
                 "OrchestratorClient",
                 "OrchestratorProtocol",

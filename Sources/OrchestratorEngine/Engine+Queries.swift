@@ -41,6 +41,15 @@ extension Engine {
         if let execution = executions[runSeq], execution.isOpen,
             execution.workflowTask != nil || execution.workflowTaskRetryPending
         {
+            if let task = execution.workflowTask, case .started(let holder) = task.location,
+                execution.buffered.isEmpty, let connection = connections[holder],
+                connection.answersQueriesOfStartedTasks
+            {
+                // Nothing arrived since the task started, so it covers the query; its holder
+                // answers from the state after the task's events, in the completion or after it.
+                pushToTaskHolder(queryId, execution: execution, task: task, connection: connection)
+                return (runId, answer)
+            }
             // The run has events its worker has not processed yet: answer after they are.
             execution.queriesAwaitingTask.append(queryId)
             putWaitingTaskFirst(execution)
@@ -71,9 +80,25 @@ extension Engine {
             return
         }
         query.connectionId = target.id
+        // A token names a task of the connection it was pushed to; routed anew, the query has none.
+        query.query.taskToken = nil
         queries[queryId] = query
         target.pendingQueries.insert(queryId)
         target.handle.push(.workflowQuery(query.query))
+    }
+
+    /// Pushes a query covered by a started task to the connection holding the task, with its token.
+    private func pushToTaskHolder(
+        _ queryId: String, execution: Execution, task: WorkflowTaskState, connection: ConnectionState
+    ) {
+        guard var query = queries[queryId] else { return }
+        query.connectionId = connection.id
+        query.query.taskToken = TaskToken.workflow(
+            runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId)
+        queries[queryId] = query
+        connection.pendingQueries.insert(queryId)
+        execution.workflowTask?.pushedQueries.append(queryId)
+        connection.handle.push(.workflowQuery(query.query))
     }
 
     /// A connection that polls `taskQueue`, preferring one with a poll waiting (it is idle).

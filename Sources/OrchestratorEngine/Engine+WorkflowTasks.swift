@@ -164,6 +164,7 @@ extension Engine {
         try validateName(request.taskQueue, field: "taskQueue")
         connection.workflowQueues.insert(request.taskQueue)
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
+        if request.answersQueriesOfStartedTasks == true { connection.answersQueriesOfStartedTasks = true }
         connection.lastPollTime = clock.now()
         if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
             // Started in this same turn: a suspension between taking the task and starting it would let
@@ -261,7 +262,8 @@ extension Engine {
         let identity = request.identity ?? connection.handle.identity
         // A worker that keeps the run cached may ask for its next task in the answer.
         let wantsTask = request.returnNewWorkflowTask == true && request.stickyCache != false
-        for answer in request.queryResults ?? [] where task.queries.contains(answer.queryId) {
+        for answer in request.queryResults ?? []
+        where task.queries.contains(answer.queryId) || task.pushedQueries.contains(answer.queryId) {
             try? respondQuery(answer, connection: connection)
         }
         returnCarriedQueries(execution, task)

@@ -50,6 +50,9 @@ final class ConnectionState {
     var pendingQueries: Set<String> = []
     /// Whether its workflow tasks may carry queries (it polls with `answersQueriesInTasks`).
     var answersQueriesInTasks = false
+    /// Whether queries covered by a task it holds are pushed to it at once, with the task's token (it
+    /// polls with `answersQueriesOfStartedTasks`).
+    var answersQueriesOfStartedTasks = false
     var lastPollTime: Timestamp
 
     init(handle: any EngineConnection, now: Timestamp) {

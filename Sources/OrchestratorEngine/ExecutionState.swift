@@ -84,6 +84,9 @@ struct WorkflowTaskState {
     var identity: String?
     /// Queries this task carries, to be answered in its completion.
     var queries: [String] = []
+    /// Queries pushed with this task's token to the connection holding it, which may answer them in
+    /// the completion. Unlike carried ones, one the completion leaves out stays with that connection.
+    var pushedQueries: [String] = []
 
     var isStarted: Bool {
         if case .started = location { return true }

@@ -148,11 +148,11 @@ extension WorkflowQuery {
     fileprivate init?(directFrom f: DirectFields) {
         guard let queryId = f.string("queryId"), let workflowId = f.string("workflowId"), let runId = f.string("runId"),
             let workflowType = f.string("workflowType"), let taskQueue = f.string("taskQueue"),
-            let queryType = f.string("queryType")
+            let queryType = f.string("queryType"), let taskToken = f.optionalString("taskToken")
         else { return nil }
         self.init(
             queryId: queryId, workflowId: workflowId, runId: runId, workflowType: workflowType, taskQueue: taskQueue,
-            queryType: queryType, args: f.payload("args"))
+            queryType: queryType, args: f.payload("args"), taskToken: taskToken)
     }
 }
 

@@ -48,12 +48,13 @@ extension RequestMessage {
         case .pollWorkflowTask:
             guard let taskQueue = f.string("taskQueue"), let identity = f.optionalString("identity"),
                 let timeoutMs = f.optionalInt64("timeoutMs"),
-                let answersQueries = f.optionalBool("answersQueriesInTasks")
+                let answersQueries = f.optionalBool("answersQueriesInTasks"),
+                let answersStarted = f.optionalBool("answersQueriesOfStartedTasks")
             else { return nil }
             request = .pollWorkflowTask(
                 PollWorkflowTaskRequest(
                     taskQueue: taskQueue, identity: identity, timeoutMs: timeoutMs,
-                    answersQueriesInTasks: answersQueries))
+                    answersQueriesInTasks: answersQueries, answersQueriesOfStartedTasks: answersStarted))
         case .completeActivityTask:
             guard let taskToken = f.string("taskToken"), let identity = f.optionalString("identity") else {
                 return nil
@@ -242,6 +243,7 @@ extension Request {
             object.string("workflowId", body.workflowId)
         case .pollWorkflowTask(let body):
             object.bool("answersQueriesInTasks", body.answersQueriesInTasks)
+            object.bool("answersQueriesOfStartedTasks", body.answersQueriesOfStartedTasks)
             object.string("identity", body.identity)
             object.string("taskQueue", body.taskQueue)
             object.int("timeoutMs", body.timeoutMs)

@@ -8,13 +8,19 @@ public struct PollWorkflowTaskRequest: Sendable, Hashable, Codable {
     /// Whether this connection answers queries carried by its workflow tasks (`WorkflowTask.queries`,
     /// answered in `CompleteWorkflowTaskRequest.queryResults`). Default false: queries are pushed.
     public var answersQueriesInTasks: Bool?
+    /// Whether this connection answers queries pushed while it holds the run's started workflow task
+    /// (`WorkflowQuery.taskToken`) in that task's completion, or after it. Default false: such a
+    /// query is pushed once the completion arrives, without a token.
+    public var answersQueriesOfStartedTasks: Bool?
     public init(
-        taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil, answersQueriesInTasks: Bool? = nil
+        taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil, answersQueriesInTasks: Bool? = nil,
+        answersQueriesOfStartedTasks: Bool? = nil
     ) {
         self.taskQueue = taskQueue
         self.identity = identity
         self.timeoutMs = timeoutMs
         self.answersQueriesInTasks = answersQueriesInTasks
+        self.answersQueriesOfStartedTasks = answersQueriesOfStartedTasks
     }
 }
 
@@ -233,9 +239,14 @@ public struct WorkflowQuery: Sendable, Hashable, Codable {
     public var taskQueue: String
     public var queryType: String
     public var args: JSONValue?
+    /// Set when the query arrived while this connection held the run's started workflow task, and
+    /// nothing happened since the task started: the task's token. Answer it from the state after
+    /// that task's events, in its completion (`queryResults`) or, once that is sent, with
+    /// `respondQuery`; never from the state before them.
+    public var taskToken: String?
     public init(
         queryId: String, workflowId: String, runId: String, workflowType: String, taskQueue: String,
-        queryType: String, args: JSONValue?
+        queryType: String, args: JSONValue?, taskToken: String? = nil
     ) {
         self.queryId = queryId
         self.workflowId = workflowId
@@ -244,6 +255,7 @@ public struct WorkflowQuery: Sendable, Hashable, Codable {
         self.taskQueue = taskQueue
         self.queryType = queryType
         self.args = args
+        self.taskToken = taskToken
     }
 }
 

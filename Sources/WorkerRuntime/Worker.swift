@@ -155,6 +155,7 @@ public final class Worker: Service, Sendable {
     /// Polls and runs tasks on one connection until it closes or the worker stops.
     private func serve(_ client: OrchestratorClient) async {
         let cache = WorkflowCache(capacity: options.cacheSize, registry: registry, logger: logger)
+        let pushed = StartedTaskQueries()
         let waiters = state.withLock { state in
             state.client = client
             state.connected = true
@@ -177,12 +178,14 @@ public final class Worker: Service, Sendable {
         }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<options.workflowPollers {
-                group.addTask { await self.pollWorkflowTasks(client, cache: cache, eagerInbox: eagerInbox) }
+                group.addTask {
+                    await self.pollWorkflowTasks(client, cache: cache, pushed: pushed, eagerInbox: eagerInbox)
+                }
             }
             for _ in 0..<options.maxConcurrentActivities {
                 group.addTask { await self.pollActivityTasks(client) }
             }
-            group.addTask { await self.answerQueries(client, cache: cache) }
+            group.addTask { await self.answerQueries(client, cache: cache, pushed: pushed) }
             group.addTask {
                 await client.waitUntilClosed()
                 self.cancelPolls()
@@ -239,11 +242,13 @@ public final class Worker: Service, Sendable {
     // MARK: - Workflow tasks
 
     private func pollWorkflowTasks(
-        _ client: OrchestratorClient, cache: WorkflowCache, eagerInbox: AsyncStream<ActivityTask>.Continuation
+        _ client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries,
+        eagerInbox: AsyncStream<ActivityTask>.Continuation
     ) async {
         let poll = { (queue: String, identity: String, timeoutMs: Int64) in
             PollWorkflowTaskRequest(
-                taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true)
+                taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true,
+                answersQueriesOfStartedTasks: true)
         }
         await pollLoop(client, poll) { response in
             // A completion may answer with the next task (the run's, or one that waited for a poll):
@@ -251,7 +256,7 @@ public final class Worker: Service, Sendable {
             // worker, so it runs even when the worker is stopping; a stopping worker asks for no more.
             var next = response.task
             while let task = next {
-                next = await self.process(task, client: client, cache: cache, eagerInbox: eagerInbox)
+                next = await self.process(task, client: client, cache: cache, pushed: pushed, eagerInbox: eagerInbox)
             }
         }
     }
@@ -269,7 +274,7 @@ public final class Worker: Service, Sendable {
 
     /// Runs a workflow task and completes it; returns the run's next task if the server handed it back.
     private func process(
-        _ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache,
+        _ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries,
         eagerInbox: AsyncStream<ActivityTask>.Continuation
     ) async -> WorkflowTask? {
         var logger = self.logger
@@ -278,10 +283,12 @@ public final class Worker: Service, Sendable {
         let started = ContinuousClock.now
         var replayed = false
         var commands: [Command]
-        // Queries the task carries see the state right after its events, as the commands do.
-        let answers: [RespondQueryRequest]
+        // Queries the task carries, and those pushed for it before it came, see the state right
+        // after its events, as the commands do.
+        let pushedEarly = pushed.taskStarted(task.taskToken)
+        var answers: [RespondQueryRequest]
         do {
-            let queries = task.queries ?? []
+            let queries = (task.queries ?? []) + pushedEarly
             var outcome = try await cache.continueCached(task, events: task.events, queries: queries)
             if case .missingEvents(let last) = outcome, let first = task.events.first?.eventId {
                 // The task carries only its newest events; fetch what lies between.
@@ -299,26 +306,42 @@ public final class Worker: Service, Sendable {
         } catch let error as NonDeterminismError {
             logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
             await cache.evict(runId: task.runId)
+            let unanswered = pushedEarly + pushed.taskFinished(task.taskToken)
+            var next: WorkflowTask?
             if options.nonDeterminism == .failWorkflow {
-                return await complete(
+                next = await complete(
                     task, [.failWorkflowExecution(.init(failure: Failure(error: error)))], client: client,
                     logger: logger
                 ).next
             } else {
                 await fail(task, cause: .nonDeterministicError, error: error, client: client, logger: logger)
             }
-            return nil
+            for query in unanswered { await answer(query, client: client, cache: cache) }
+            return next
         } catch {
             logger.error("workflow task failed", metadata: ["error": "\(error)"])
             await cache.evict(runId: task.runId)
+            let unanswered = pushedEarly + pushed.taskFinished(task.taskToken)
             await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
+            for query in unanswered { await answer(query, client: client, cache: cache) }
             return nil
+        }
+        // Queries pushed while the task ran go out with its completion; later ones are answered at once.
+        let pushedLate = pushed.taskFinished(task.taskToken)
+        if !pushedLate.isEmpty {
+            for (query, response) in zip(pushedLate, await cache.answersCached(pushedLate)) {
+                if let response { answers.append(response) } else { await answer(query, client: client, cache: cache) }
+            }
         }
         if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
         let requested = requestEagerExecution(&commands)
         let (accepted, next, activities) = await complete(
             task, commands, queryResults: answers, client: client, logger: logger)
-        if !accepted { await cache.evict(runId: task.runId) }
+        if !accepted {
+            await cache.evict(runId: task.runId)
+            // The server took none of the answers: those it still waits for are answered on their own.
+            for query in pushedEarly + pushedLate { await answer(query, client: client, cache: cache) }
+        }
         // The server may start fewer than were requested (another task queue, the run closed).
         releaseEagerSlots(requested - activities.count)
         if !activities.isEmpty { counters.withLock { $0.eagerActivities += activities.count } }
@@ -429,10 +452,10 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Queries
 
-    private func answerQueries(_ client: OrchestratorClient, cache: WorkflowCache) async {
+    private func answerQueries(_ client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries) async {
         await withTaskGroup(of: Void.self) { group in
             for await push in client.pushes {
-                guard case .workflowQuery(let query) = push else { continue }
+                guard case .workflowQuery(let query) = push, pushed.arrived(query) == .answerNow else { continue }
                 group.addTask { await self.answer(query, client: client, cache: cache) }
             }
         }

@@ -107,6 +107,34 @@ struct QueryTests {
     }
 }
 
+/// The queries pushed to a fake worker, in order.
+final class PushedQueries: @unchecked Sendable {
+    private let lock = NSLock()
+    private var queries: [WorkflowQuery] = []
+    private var reader: Task<Void, Never>?
+
+    init(_ worker: OrchestratorClient) {
+        reader = Task { [weak self] in
+            for await push in worker.pushes {
+                guard case .workflowQuery(let query) = push else { continue }
+                self?.lock.withLock { self?.queries.append(query) }
+            }
+        }
+    }
+
+    deinit { reader?.cancel() }
+
+    /// The next query pushed, or a TIMEOUT error when none comes within `timeout`.
+    func next(timeout: Duration = .seconds(5)) async throws -> WorkflowQuery {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let query = lock.withLock({ queries.isEmpty ? nil : queries.removeFirst() }) { return query }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw OrchestratorError(.timeout, "no query was pushed within \(timeout)")
+    }
+}
+
 /// A counter shared between a test and its fake worker.
 final class SeenSignals: @unchecked Sendable {
     private let lock = NSLock()
@@ -266,6 +294,73 @@ struct QueriesInTasksTests {
                     taskToken: next.taskToken, commands: [],
                     queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "after-signal")]))
             #expect(try await query.value.result == "after-signal")
+        }
+    }
+
+    func pollAnsweringStarted(_ worker: OrchestratorClient) async throws -> WorkflowTask? {
+        try await worker.send(
+            PollWorkflowTaskRequest(
+                taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: true, answersQueriesOfStartedTasks: true)
+        ).task
+    }
+
+    @Test("a query covered by a started task is pushed at once with the task's token and answered in its completion")
+    func queryOfStartedTaskAnsweredInCompletion() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let pushes = PushedQueries(worker)
+            try await h.start("wf-qs")
+            let task = try #require(try await pollAnsweringStarted(worker))
+            let query = try await ask(h, "wf-qs")
+            // Pushed while the task still runs: the completion has not been sent.
+            let pushed = try await pushes.next()
+            #expect(pushed.taskToken == task.taskToken)
+            #expect(pushed.queryType == "status")
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: pushed.queryId, result: "from-completion")]))
+            #expect(try await query.value.result == "from-completion")
+            // Answered once: a late answer for it finds nothing.
+            await expectError(.notFound) {
+                _ = try await worker.send(RespondQueryRequest(queryId: pushed.queryId, result: "late"))
+            }
+        }
+    }
+
+    @Test("a query of a started task that its completion leaves out waits for the holder's own answer")
+    func queryOfStartedTaskAnsweredAfterCompletion() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let pushes = PushedQueries(worker)
+            try await h.start("wf-qs2")
+            let task = try #require(try await pollAnsweringStarted(worker))
+            let query = try await ask(h, "wf-qs2")
+            let pushed = try await pushes.next()
+            try await h.complete(worker, task)
+            // Not carried by the run's tasks, not pushed again: it stays with the connection.
+            #expect(await (try h.server.engine).pendingQueryCount == 1)
+            _ = try await worker.send(RespondQueryRequest(queryId: pushed.queryId, result: "after-completion"))
+            #expect(try await query.value.result == "after-completion")
+        }
+    }
+
+    @Test("a query of a started task whose holder closes goes to another worker without the token")
+    func queryOfStartedTaskRoutedOnClose() async throws {
+        try await Harness.with { h in
+            let holder = try await h.worker("holder")
+            let pushes = PushedQueries(holder)
+            let other = try await h.worker("other")
+            let answering = answerQueries(on: other) { query in .string(query.taskToken ?? "no token") }
+            defer { answering.cancel() }
+            try await h.start("wf-qs3")
+            _ = try #require(try await pollAnsweringStarted(holder))
+            // The other worker has polled the queue (no task is left there): it can answer queries.
+            #expect(try await other.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 0)).task == nil)
+            let query = try await ask(h, "wf-qs3")
+            #expect(try await pushes.next().taskToken != nil)
+            await holder.close()
+            #expect(try await query.value.result == "no token")
         }
     }
 
