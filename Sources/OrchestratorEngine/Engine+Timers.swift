@@ -12,7 +12,7 @@ extension Engine {
 
     /// Makes sure a task wakes the engine when the earliest timer is due.
     func armTimerSleeper() {
-        guard let next = timerHeap.min?.fireTime else {
+        guard !stopped, let next = timerHeap.min?.fireTime else {
             timerSleeper?.cancel()
             timerSleeper = nil
             timerSleeperDeadline = nil

@@ -69,6 +69,8 @@ public actor Engine {
     var inFlightTicket: CommitTicket?
     var storageFailure: String?
     var started = false
+    /// Set by ``shutdown()``: no timer is armed any more.
+    var stopped = false
 
     /// Statistics of the commit pipeline, for benchmarks and `describe`.
     public internal(set) var statistics = EngineStatistics()
@@ -107,8 +109,15 @@ public actor Engine {
     /// Waits for pending writes to commit, answers every waiter, and stops the timers.
     public func shutdown() async {
         try? await awaitDurable()
-        sweeper?.cancel()
-        timerSleeper?.cancel()
+        // Nothing may wake the engine once this returns: its executor (the server's event loop) goes
+        // away next. Stop the background tasks and wait until they are done.
+        stopped = true
+        let background = [sweeper, timerSleeper].compactMap { $0 }
+        sweeper = nil
+        timerSleeper = nil
+        timerSleeperDeadline = nil
+        for task in background { task.cancel() }
+        for task in background { await task.value }
         for (_, connection) in connections { closeConnectionState(connection, reason: "server shutting down") }
         connections.removeAll()
         for (id, query) in queries {
@@ -119,6 +128,8 @@ public actor Engine {
         for waiters in closeWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
         historyWaiters.removeAll()
         closeWaiters.removeAll()
+        // Closing the connections released their tasks: commit that too before returning.
+        try? await awaitDurable()
     }
 
     // MARK: - Group commit
