@@ -131,24 +131,32 @@ extension Engine {
     {
         try validateName(request.taskQueue, field: "taskQueue")
         connection.lastPollTime = clock.now()
-        while let ref = taskQueues[request.taskQueue]?.activityTasks.popFirst() {
+        if let task = takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id) { return task }
+        let deadline = try longPollDeadline(request.timeoutMs)
+        let id = makeWaiterId()
+        return await withCheckedContinuation { continuation in
+            // The await may suspend before this body runs, and other work of the engine run first
+            // (the server's event loop re-queues the task): look at the queue and the connection again.
+            guard connections[connection.id] === connection else { return continuation.resume(returning: nil) }
+            if let task = takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id) {
+                return continuation.resume(returning: task)
+            }
+            taskQueues[request.taskQueue, default: TaskQueueState()].activityPollers.append(
+                Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
+        }
+    }
+
+    /// Starts the first attempt still waiting in `taskQueue` for `connectionId`, if any, in the
+    /// caller's turn (no suspension between taking it and starting it).
+    private func takeQueuedActivity(taskQueue: String, connectionId: UInt64) -> ActivityTask? {
+        while let ref = taskQueues[taskQueue]?.activityTasks.popFirst() {
             guard let execution = executions[ref.runSeq], execution.isOpen,
                 let activity = execution.activities[ref.scheduledEventId], activity.attempt == ref.attempt,
                 activity.location == .queued
             else { continue }
-            return await withCheckedContinuation { continuation in
-                startActivity(
-                    execution, scheduledEventId: ref.scheduledEventId,
-                    poller: Poller(
-                        id: 0, connectionId: connection.id, deadline: clock.now(), continuation: continuation))
-            }
+            return beginActivity(execution, scheduledEventId: ref.scheduledEventId, connectionId: connectionId)
         }
-        let deadline = try longPollDeadline(request.timeoutMs)
-        let id = makeWaiterId()
-        return await withCheckedContinuation { continuation in
-            taskQueues[request.taskQueue, default: TaskQueueState()].activityPollers.append(
-                Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
-        }
+        return nil
     }
 
     /// The run and started attempt a token names, or NOT_FOUND.

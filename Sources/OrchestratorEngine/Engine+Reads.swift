@@ -73,6 +73,15 @@ extension Engine {
                 {
                     let id = makeWaiterId()
                     let woke = await withCheckedContinuation { continuation in
+                        // The await may suspend before this body runs: if history moved on
+                        // meanwhile, look again rather than wait for the next change.
+                        let closedNow =
+                            !execution.isOpen && execution.committedEventId >= execution.nextEventId - 1
+                        if executions[execution.runSeq] !== execution || execution.committedEventId > after
+                            || closedNow
+                        {
+                            return continuation.resume(returning: true)
+                        }
                         historyWaiters[execution.runSeq, default: []].append(
                             RunWaiter(
                                 id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
@@ -110,6 +119,9 @@ extension Engine {
                 }
                 let id = makeWaiterId()
                 _ = await withCheckedContinuation { continuation in
+                    // The await may suspend before this body runs: if the run closed and left memory
+                    // meanwhile, look again rather than wait for a close that already happened.
+                    if executions[execution.runSeq] !== execution { return continuation.resume(returning: true) }
                     closeWaiters[execution.runSeq, default: []].append(
                         RunWaiter(id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
                 }

@@ -174,6 +174,12 @@ extension Engine {
         let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
         return await withCheckedContinuation { continuation in
+            // The await may suspend before this body runs, and other work of the engine run first
+            // (the server's event loop re-queues the task): look at the tasks and the connection again.
+            guard connections[connection.id] === connection else { return continuation.resume(returning: nil) }
+            if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
+                return continuation.resume(returning: beginWorkflowTask(execution, connectionId: connection.id))
+            }
             taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
                 Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
         }
