@@ -130,6 +130,10 @@ extension Engine {
         -> ActivityTask?
     {
         try validateName(request.taskQueue, field: "taskQueue")
+        // Entering the engine may have suspended after the connection was looked up: it may be closed.
+        guard connections[connection.id] === connection else {
+            throw OrchestratorError(.unavailable, "the connection is closing")
+        }
         connection.lastPollTime = clock.now()
         if let task = takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id) { return task }
         let deadline = try longPollDeadline(request.timeoutMs)

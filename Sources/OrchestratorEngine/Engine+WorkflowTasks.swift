@@ -162,6 +162,10 @@ extension Engine {
         -> WorkflowTaskDelivery?
     {
         try validateName(request.taskQueue, field: "taskQueue")
+        // Entering the engine may have suspended after the connection was looked up: it may be closed.
+        guard connections[connection.id] === connection else {
+            throw OrchestratorError(.unavailable, "the connection is closing")
+        }
         connection.workflowQueues.insert(request.taskQueue)
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         if request.answersQueriesOfStartedTasks == true { connection.answersQueriesOfStartedTasks = true }
