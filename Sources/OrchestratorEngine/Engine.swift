@@ -18,6 +18,8 @@ import OrchestratorStore
 /// The actor runs on the serial executor it is given: the server gives the event loop its
 /// connections are served on, so a request read and decoded there reaches the engine, and its
 /// answer the socket, without a switch of threads. Without one it runs on a queue of its own.
+/// As on any actor, other work may run at each `await`, even one that registers a waiter (on the
+/// server's loop it does): every wait checks its condition again where it registers.
 public actor Engine {
     private nonisolated let executor: any SerialExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
