@@ -220,7 +220,8 @@ let package = Package(
             name: "OrchestratorEngineTests",
             dependencies: [
                 "OrchestratorTesting", "OrchestratorClient", "OrchestratorProtocol", "OrchestratorEngine",
-                "OrchestratorServer", "OrchestratorStore",
+                "OrchestratorServer", "OrchestratorStore", "OrchestratorTransport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -135,16 +135,15 @@ extension Engine {
             throw OrchestratorError(.unavailable, "the connection is closing")
         }
         connection.lastPollTime = clock.now()
-        if let task = takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id) { return task }
+        // Nil: none waits; `.some(nil)`: the connection closed.
+        let ready = { () -> ActivityTask?? in
+            guard self.connections[connection.id] === connection else { return .some(nil) }
+            return self.takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id).map(Optional.some)
+        }
+        if let task = ready() { return task }
         let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
-        return await withCheckedContinuation { continuation in
-            // The await may suspend before this body runs, and other work of the engine run first
-            // (the server's event loop re-queues the task): look at the queue and the connection again.
-            guard connections[connection.id] === connection else { return continuation.resume(returning: nil) }
-            if let task = takeQueuedActivity(taskQueue: request.taskQueue, connectionId: connection.id) {
-                return continuation.resume(returning: task)
-            }
+        return await wait(checkingAgain: ready) { continuation in
             taskQueues[request.taskQueue, default: TaskQueueState()].activityPollers.append(
                 Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
         }

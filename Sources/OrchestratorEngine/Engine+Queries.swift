@@ -41,23 +41,25 @@ extension Engine {
         if let execution = executions[runSeq], execution.isOpen,
             execution.workflowTask != nil || execution.workflowTaskRetryPending
         {
-            if let task = execution.workflowTask, case .started(let holder) = task.location,
-                execution.buffered.isEmpty, let connection = connections[holder],
-                connection.answersQueriesOfStartedTasks
+            // Nothing arrived since the task started: it holds every event acknowledged before this
+            // query, so the state right after it answers the query.
+            let covered = execution.workflowTask?.isStarted == true && execution.buffered.isEmpty
+            if covered, let task = execution.workflowTask, case .started(let holder) = task.location,
+                let connection = connections[holder], connection.answersQueriesOfStartedTasks
             {
-                // Nothing arrived since the task started, so it covers the query; its holder
-                // answers from the state after the task's events, in the completion or after it.
-                pushToTaskHolder(queryId, execution: execution, task: task, connection: connection)
+                // The holder answers in the task's completion, or after it.
+                execution.workflowTask?.pushedQueries.append(queryId)
+                push(
+                    queryId, to: connection,
+                    taskToken: TaskToken.workflow(
+                        runSeq: runSeq, scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId))
                 return (runId, answer)
             }
             // The run has events its worker has not processed yet: answer after they are.
             execution.queriesAwaitingTask.append(queryId)
             putWaitingTaskFirst(execution)
-            if execution.workflowTask?.isStarted == true, execution.buffered.isEmpty {
-                // Nothing arrived since the task started: it holds every event acknowledged
-                // before this query, so the query can go out once the task is completed.
-                execution.queriesCoveredByStartedTask.append(queryId)
-            }
+            // A covered query goes out once the task is completed.
+            if covered { execution.queriesCoveredByStartedTask.append(queryId) }
         } else {
             routeQuery(queryId)
         }
@@ -66,7 +68,7 @@ extension Engine {
 
     /// Pushes a waiting query to the best connection, or fails it with NO_WORKER.
     func routeQuery(_ queryId: String) {
-        guard var query = queries[queryId] else { return }
+        guard let query = queries[queryId] else { return }
         let execution = query.runSeq.flatMap { executions[$0] }
         let sticky = execution?.stickyConnection.flatMap { connections[$0] }
         guard let target = sticky ?? pickConnection(for: query.query.taskQueue) else {
@@ -79,25 +81,17 @@ extension Engine {
                     )))
             return
         }
-        query.connectionId = target.id
-        // A token names a task of the connection it was pushed to; routed anew, the query has none.
-        query.query.taskToken = nil
-        queries[queryId] = query
-        target.pendingQueries.insert(queryId)
-        target.handle.push(.workflowQuery(query.query))
+        push(queryId, to: target)
     }
 
-    /// Pushes a query covered by a started task to the connection holding the task, with its token.
-    private func pushToTaskHolder(
-        _ queryId: String, execution: Execution, task: WorkflowTaskState, connection: ConnectionState
-    ) {
+    /// Hands a query to a worker connection. `taskToken` names a started task the connection holds
+    /// that covers the query; a query routed anew has none.
+    private func push(_ queryId: String, to connection: ConnectionState, taskToken: String? = nil) {
         guard var query = queries[queryId] else { return }
         query.connectionId = connection.id
-        query.query.taskToken = TaskToken.workflow(
-            runSeq: execution.runSeq, scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId)
+        query.query.taskToken = taskToken
         queries[queryId] = query
         connection.pendingQueries.insert(queryId)
-        execution.workflowTask?.pushedQueries.append(queryId)
         connection.handle.push(.workflowQuery(query.query))
     }
 

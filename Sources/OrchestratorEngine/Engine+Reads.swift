@@ -67,25 +67,24 @@ extension Engine {
                     runSeq: row.runSeq, runId: row.runId, committedThrough: row.historyLength,
                     closed: !row.status.isOpen)
             case .memory(let execution):
-                let closedAndCommitted = !execution.isOpen && execution.committedEventId >= execution.nextEventId - 1
-                if request.waitNewEvent == true && execution.committedEventId <= after && !closedAndCommitted
+                if request.waitNewEvent == true && execution.committedEventId <= after
+                    && !execution.isClosedAndCommitted
                     && clock.now() < deadline
                 {
                     let id = makeWaiterId()
-                    let woke = await withCheckedContinuation { continuation in
-                        // The await may suspend before this body runs: if history moved on
-                        // meanwhile, look again rather than wait for the next change.
-                        let closedNow =
-                            !execution.isOpen && execution.committedEventId >= execution.nextEventId - 1
-                        if executions[execution.runSeq] !== execution || execution.committedEventId > after
-                            || closedNow
-                        {
-                            return continuation.resume(returning: true)
-                        }
-                        historyWaiters[execution.runSeq, default: []].append(
-                            RunWaiter(
-                                id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
-                    }
+                    // If history moved on meanwhile, look again rather than wait for the next change.
+                    let woke = await wait(
+                        checkingAgain: {
+                            let movedOn =
+                                executions[execution.runSeq] !== execution || execution.committedEventId > after
+                            return movedOn || execution.isClosedAndCommitted ? true : nil
+                        },
+                        register: { continuation in
+                            historyWaiters[execution.runSeq, default: []].append(
+                                RunWaiter(
+                                    id: id, originConnectionId: origin, deadline: deadline,
+                                    continuation: continuation))
+                        })
                     if woke, let current = executions[execution.runSeq] {
                         resolved = .memory(current)
                         continue
@@ -96,7 +95,7 @@ extension Engine {
                 }
                 return HistoryRange(
                     runSeq: execution.runSeq, runId: execution.runId, committedThrough: execution.committedEventId,
-                    closed: closedAndCommitted)
+                    closed: execution.isClosedAndCommitted)
             }
         }
     }
@@ -118,13 +117,15 @@ extension Engine {
                         details: ["runId": .string(execution.runId)])
                 }
                 let id = makeWaiterId()
-                _ = await withCheckedContinuation { continuation in
-                    // The await may suspend before this body runs: if the run closed and left memory
-                    // meanwhile, look again rather than wait for a close that already happened.
-                    if executions[execution.runSeq] !== execution { return continuation.resume(returning: true) }
-                    closeWaiters[execution.runSeq, default: []].append(
-                        RunWaiter(id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
-                }
+                // If the run closed and left memory meanwhile, look again rather than wait for a close
+                // that already happened.
+                _ = await wait(
+                    checkingAgain: { executions[execution.runSeq] !== execution ? true : nil },
+                    register: { continuation in
+                        closeWaiters[execution.runSeq, default: []].append(
+                            RunWaiter(
+                                id: id, originConnectionId: origin, deadline: deadline, continuation: continuation))
+                    })
                 guard connections[origin] != nil else {
                     throw OrchestratorError(.unavailable, "the connection closed")
                 }

@@ -170,20 +170,18 @@ extension Engine {
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         if request.answersQueriesOfStartedTasks == true { connection.answersQueriesOfStartedTasks = true }
         connection.lastPollTime = clock.now()
-        if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
-            // Started in this same turn: a suspension between taking the task and starting it would let
-            // another poll or completion take it too.
-            return beginWorkflowTask(execution, connectionId: connection.id)
+        // A waiting task is started in the same turn it is taken: a suspension in between would let
+        // another poll or a completion take it too. Nil: none waits; `.some(nil)`: the connection closed.
+        let ready = { () -> WorkflowTaskDelivery?? in
+            guard self.connections[connection.id] === connection else { return .some(nil) }
+            return self.takeWaitingTask(for: connection, taskQueue: request.taskQueue).map {
+                self.beginWorkflowTask($0, connectionId: connection.id)
+            }
         }
+        if let delivery = ready() { return delivery }
         let deadline = try longPollDeadline(request.timeoutMs)
         let id = makeWaiterId()
-        return await withCheckedContinuation { continuation in
-            // The await may suspend before this body runs, and other work of the engine run first
-            // (the server's event loop re-queues the task): look at the tasks and the connection again.
-            guard connections[connection.id] === connection else { return continuation.resume(returning: nil) }
-            if let execution = takeWaitingTask(for: connection, taskQueue: request.taskQueue) {
-                return continuation.resume(returning: beginWorkflowTask(execution, connectionId: connection.id))
-            }
+        return await wait(checkingAgain: ready) { continuation in
             taskQueues[request.taskQueue, default: TaskQueueState()].workflowPollers.append(
                 Poller(id: id, connectionId: connection.id, deadline: deadline, continuation: continuation))
         }

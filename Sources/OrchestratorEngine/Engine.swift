@@ -134,6 +134,20 @@ public actor Engine {
         try? await awaitDurable()
     }
 
+    // MARK: - Waiting
+
+    /// Waits until what `register` stores the continuation for resumes it, unless `ready` gives a
+    /// value first. Callers check before waiting; `ready` is asked again inside the continuation's
+    /// body because the await may suspend before that body runs (on the server's event loop it
+    /// does), and other work of the engine may have made the value ready in between: registering
+    /// then would wait for a wake-up that already happened.
+    func wait<T>(checkingAgain ready: () -> T?, register: (CheckedContinuation<T, Never>) -> Void) async -> T {
+        await withCheckedContinuation { continuation in
+            if let value = ready() { return continuation.resume(returning: value) }
+            register(continuation)
+        }
+    }
+
     // MARK: - Group commit
 
     /// Returns once everything applied so far is committed. Throws UNAVAILABLE if storage failed.

@@ -251,6 +251,8 @@ final class Execution {
 
     var isOpen: Bool { status.isOpen }
     var nextEventId: Int64 { persisted.nextEventId }
+    /// Closed, with every event up to its closing one committed.
+    var isClosedAndCommitted: Bool { !isOpen && committedEventId >= nextEventId - 1 }
 
     var row: ExecutionRow {
         ExecutionRow(

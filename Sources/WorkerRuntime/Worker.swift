@@ -303,34 +303,22 @@ public final class Worker: Service, Sendable {
                 let history = try await fullHistory(for: task, client: client)
                 (commands, answers) = try await cache.rebuild(task, history: history, queries: queries)
             }
-        } catch let error as NonDeterminismError {
-            logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
-            await cache.evict(runId: task.runId)
-            let unanswered = pushedEarly + pushed.taskFinished(task.taskToken)
-            var next: WorkflowTask?
-            if options.nonDeterminism == .failWorkflow {
-                next = await complete(
-                    task, [.failWorkflowExecution(.init(failure: Failure(error: error)))], client: client,
-                    logger: logger
-                ).next
-            } else {
-                await fail(task, cause: .nonDeterministicError, error: error, client: client, logger: logger)
-            }
-            for query in unanswered { await answer(query, client: client, cache: cache) }
-            return next
         } catch {
-            logger.error("workflow task failed", metadata: ["error": "\(error)"])
             await cache.evict(runId: task.runId)
-            let unanswered = pushedEarly + pushed.taskFinished(task.taskToken)
-            await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
-            for query in unanswered { await answer(query, client: client, cache: cache) }
-            return nil
+            let next = await reportFailure(of: task, error, client: client, logger: logger)
+            // Queries pushed for the task were not answered with it: answer them on their own.
+            for query in pushedEarly + pushed.taskFinished(task.taskToken) {
+                await answer(query, client: client, cache: cache)
+            }
+            return next
         }
         // Queries pushed while the task ran go out with its completion; later ones are answered at once.
         let pushedLate = pushed.taskFinished(task.taskToken)
-        if !pushedLate.isEmpty {
-            for (query, response) in zip(pushedLate, await cache.answersCached(pushedLate)) {
-                if let response { answers.append(response) } else { await answer(query, client: client, cache: cache) }
+        for query in pushedLate {
+            if let response = await cache.answerCached(query) {
+                answers.append(response)
+            } else {
+                await answer(query, client: client, cache: cache)
             }
         }
         if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
@@ -357,6 +345,27 @@ public final class Worker: Service, Sendable {
                 "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
             ])
         return next
+    }
+
+    /// Tells the server a task could not be processed: a non-deterministic workflow fails the run or
+    /// the task (as configured), any other error the task. Returns the next task if the server
+    /// handed one back.
+    private func reportFailure(of task: WorkflowTask, _ error: any Error, client: OrchestratorClient, logger: Logger)
+        async -> WorkflowTask?
+    {
+        guard let error = error as? NonDeterminismError else {
+            logger.error("workflow task failed", metadata: ["error": "\(error)"])
+            await fail(task, cause: .workflowWorkerUnhandledFailure, error: error, client: client, logger: logger)
+            return nil
+        }
+        logger.error("non-deterministic workflow", metadata: ["error": "\(error.description)"])
+        if options.nonDeterminism == .failWorkflow {
+            return await complete(
+                task, [.failWorkflowExecution(.init(failure: Failure(error: error)))], client: client, logger: logger
+            ).next
+        }
+        await fail(task, cause: .nonDeterministicError, error: error, client: client, logger: logger)
+        return nil
     }
 
     /// The run's history up to the task: what the task carries, after the events fetched from the server.

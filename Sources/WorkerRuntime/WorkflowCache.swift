@@ -70,13 +70,6 @@ final class WorkflowCache: @unchecked Sendable {
         try? await onThread { [self] in runners[query.runId].map { answer(query, from: $0) } }
     }
 
-    /// Answers queries from the cached runs' current state, in one trip to the workflow thread; nil
-    /// for a query whose run is not cached.
-    func answersCached(_ queries: [WorkflowQuery]) async -> [RespondQueryRequest?] {
-        (try? await onThread { [self] in queries.map { query in runners[query.runId].map { answer(query, from: $0) } } })
-            ?? queries.map { _ in nil }
-    }
-
     /// Answers a query by replaying a whole history in a runner that is dropped afterwards.
     func queryReplaying(_ query: WorkflowQuery, history: [HistoryEvent]) async throws -> JSONValue? {
         try await onThread { [self] in

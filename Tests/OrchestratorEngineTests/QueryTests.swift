@@ -145,9 +145,13 @@ final class SeenSignals: @unchecked Sendable {
 
 @Suite("Queries carried by workflow tasks", .serialized)
 struct QueriesInTasksTests {
-    func poll(_ worker: OrchestratorClient, answersQueriesInTasks: Bool = true) async throws -> WorkflowTask? {
+    func poll(
+        _ worker: OrchestratorClient, answersQueriesInTasks: Bool = true, answersQueriesOfStartedTasks: Bool = false
+    ) async throws -> WorkflowTask? {
         try await worker.send(
-            PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: answersQueriesInTasks)
+            PollWorkflowTaskRequest(
+                taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: answersQueriesInTasks,
+                answersQueriesOfStartedTasks: answersQueriesOfStartedTasks)
         ).task
     }
 
@@ -248,11 +252,11 @@ struct QueriesInTasksTests {
 
     /// Starts run `id`, polls its first task (left started), and asks a query; returns once the
     /// server holds the query waiting for that task.
-    func askWhileTaskStarted(_ h: Harness, _ id: String, worker: OrchestratorClient) async throws -> (
-        WorkflowTask, Task<QueryWorkflowResponse, any Error>
-    ) {
+    func askWhileTaskStarted(
+        _ h: Harness, _ id: String, worker: OrchestratorClient, answersQueriesOfStartedTasks: Bool = false
+    ) async throws -> (WorkflowTask, Task<QueryWorkflowResponse, any Error>) {
         try await h.start(id)
-        let task = try #require(try await poll(worker))
+        let task = try #require(try await poll(worker, answersQueriesOfStartedTasks: answersQueriesOfStartedTasks))
         let query = try await ask(h, id)
         return (task, query)
     }
@@ -297,21 +301,13 @@ struct QueriesInTasksTests {
         }
     }
 
-    func pollAnsweringStarted(_ worker: OrchestratorClient) async throws -> WorkflowTask? {
-        try await worker.send(
-            PollWorkflowTaskRequest(
-                taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: true, answersQueriesOfStartedTasks: true)
-        ).task
-    }
-
     @Test("a query covered by a started task is pushed at once with the task's token and answered in its completion")
     func queryOfStartedTaskAnsweredInCompletion() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
             let pushes = PushedQueries(worker)
-            try await h.start("wf-qs")
-            let task = try #require(try await pollAnsweringStarted(worker))
-            let query = try await ask(h, "wf-qs")
+            let (task, query) = try await askWhileTaskStarted(
+                h, "wf-qs", worker: worker, answersQueriesOfStartedTasks: true)
             // Pushed while the task still runs: the completion has not been sent.
             let pushed = try await pushes.next()
             #expect(pushed.taskToken == task.taskToken)
@@ -333,9 +329,8 @@ struct QueriesInTasksTests {
         try await Harness.with { h in
             let worker = try await h.worker()
             let pushes = PushedQueries(worker)
-            try await h.start("wf-qs2")
-            let task = try #require(try await pollAnsweringStarted(worker))
-            let query = try await ask(h, "wf-qs2")
+            let (task, query) = try await askWhileTaskStarted(
+                h, "wf-qs2", worker: worker, answersQueriesOfStartedTasks: true)
             let pushed = try await pushes.next()
             try await h.complete(worker, task)
             // Not carried by the run's tasks, not pushed again: it stays with the connection.
@@ -354,7 +349,7 @@ struct QueriesInTasksTests {
             let answering = answerQueries(on: other) { query in .string(query.taskToken ?? "no token") }
             defer { answering.cancel() }
             try await h.start("wf-qs3")
-            _ = try #require(try await pollAnsweringStarted(holder))
+            _ = try #require(try await poll(holder, answersQueriesOfStartedTasks: true))
             // The other worker has polled the queue (no task is left there): it can answer queries.
             #expect(try await other.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 0)).task == nil)
             let query = try await ask(h, "wf-qs3")
