@@ -93,11 +93,11 @@ extension Engine {
         // Waits this connection asked for end now; nobody is left to answer.
         for (runSeq, list) in historyWaiters where list.contains(where: { $0.originConnectionId == id }) {
             historyWaiters[runSeq] = list.filter { $0.originConnectionId != id }.nilIfEmpty
-            for waiter in list where waiter.originConnectionId == id { waiter.continuation.resume(returning: false) }
+            for waiter in list where waiter.originConnectionId == id { waiter.continuation.resume(returning: nil) }
         }
         for (runSeq, list) in closeWaiters where list.contains(where: { $0.originConnectionId == id }) {
             closeWaiters[runSeq] = list.filter { $0.originConnectionId != id }.nilIfEmpty
-            for waiter in list where waiter.originConnectionId == id { waiter.continuation.resume(returning: false) }
+            for waiter in list where waiter.originConnectionId == id { waiter.continuation.resume(returning: nil) }
         }
         for (queryId, query) in queries where query.originConnectionId == id {
             queries[queryId] = nil

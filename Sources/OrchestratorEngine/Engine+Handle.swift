@@ -59,8 +59,8 @@ extension Engine {
         case .awaitWorkflowResult(let body):
             var current = body
             while true {
-                let row = try await awaitWorkflowResult(current, origin: connection.connectionId)
-                let (response, next) = try result(of: row, followRuns: body.followRuns ?? true)
+                let run = try await awaitWorkflowResult(current, origin: connection.connectionId)
+                let (response, next) = try result(of: run, followRuns: body.followRuns ?? true)
                 guard let next else { return .awaitWorkflowResult(response) }
                 current.runId = next
             }

@@ -15,8 +15,8 @@ extension Engine {
             if let execution = executions[runSeq] {
                 execution.committedEventId = max(execution.committedEventId, through)
             }
-            wake(&historyWaiters, runSeq: runSeq)
-        case .runClosed(let runSeq):
+            wake(&historyWaiters, runSeq: runSeq, with: ())
+        case .runClosed(let runSeq, let closeEvent):
             guard let execution = executions[runSeq], !execution.isOpen else { return }
             executions[runSeq] = nil
             runSeqByRunId[execution.runId] = nil
@@ -24,8 +24,11 @@ extension Engine {
                 currentRunByWorkflowId[execution.workflowId] = nil
             }
             pendingWorkflowTaskRetryAttempts[runSeq] = nil
-            wake(&historyWaiters, runSeq: runSeq)
-            wake(&closeWaiters, runSeq: runSeq)
+            wake(&historyWaiters, runSeq: runSeq, with: ())
+            wake(
+                &closeWaiters, runSeq: runSeq,
+                with: ClosedRun(
+                    runSeq: runSeq, runId: execution.runId, status: execution.status, closeEvent: closeEvent))
             let waiting = execution.queriesAwaitingTask
             execution.queriesAwaitingTask.removeAll()
             for queryId in waiting { routeQuery(queryId) }
@@ -36,9 +39,9 @@ extension Engine {
         }
     }
 
-    private func wake(_ waiters: inout [Int64: [RunWaiter]], runSeq: Int64) {
+    private func wake<Value>(_ waiters: inout [Int64: [RunWaiter<Value>]], runSeq: Int64, with value: Value) {
         guard let list = waiters.removeValue(forKey: runSeq) else { return }
-        for waiter in list { waiter.continuation.resume(returning: true) }
+        for waiter in list { waiter.continuation.resume(returning: value) }
     }
 
     /// Answers long polls and queries whose time is up.
@@ -88,12 +91,12 @@ extension Engine {
         }
     }
 
-    private func expire(_ waiters: inout [Int64: [RunWaiter]], now: Timestamp) {
+    private func expire<Value>(_ waiters: inout [Int64: [RunWaiter<Value>]], now: Timestamp) {
         for (runSeq, list) in waiters where list.contains(where: { $0.deadline <= now }) {
-            var kept: [RunWaiter] = []
+            var kept: [RunWaiter<Value>] = []
             for waiter in list {
                 if waiter.deadline <= now {
-                    waiter.continuation.resume(returning: false)
+                    waiter.continuation.resume(returning: nil)
                 } else {
                     kept.append(waiter)
                 }

@@ -73,11 +73,11 @@ extension Engine {
                 {
                     let id = makeWaiterId()
                     // If history moved on meanwhile, look again rather than wait for the next change.
-                    let woke = await wait(
+                    let woke: Void? = await wait(
                         checkingAgain: {
                             let movedOn =
                                 executions[execution.runSeq] !== execution || execution.committedEventId > after
-                            return movedOn || execution.isClosedAndCommitted ? true : nil
+                            return movedOn || execution.isClosedAndCommitted ? .some(()) : nil
                         },
                         register: { continuation in
                             historyWaiters[execution.runSeq, default: []].append(
@@ -85,10 +85,10 @@ extension Engine {
                                     id: id, originConnectionId: origin, deadline: deadline,
                                     continuation: continuation))
                         })
-                    if woke, let current = executions[execution.runSeq] {
+                    if woke != nil, let current = executions[execution.runSeq] {
                         resolved = .memory(current)
                         continue
-                    } else if woke {
+                    } else if woke != nil {
                         resolved = try resolveRun(workflowId: request.workflowId, runId: execution.runId)
                         continue
                     }
@@ -102,7 +102,7 @@ extension Engine {
 
     /// Waits until a run is closed and committed; follows continue-as-new when asked.
     func awaitWorkflowResult(_ request: AwaitWorkflowResultRequest, origin: UInt64) async throws(OrchestratorError)
-        -> ExecutionRow
+        -> ClosedRun
     {
         try validateName(request.workflowId, field: "workflowId")
         let deadline = try longPollDeadline(request.timeoutMs)
@@ -119,8 +119,8 @@ extension Engine {
                 let id = makeWaiterId()
                 // If the run closed and left memory meanwhile, look again rather than wait for a close
                 // that already happened.
-                _ = await wait(
-                    checkingAgain: { executions[execution.runSeq] !== execution ? true : nil },
+                let closed: ClosedRun?? = await wait(
+                    checkingAgain: { executions[execution.runSeq] !== execution ? .some(nil) : nil },
                     register: { continuation in
                         closeWaiters[execution.runSeq, default: []].append(
                             RunWaiter(
@@ -129,28 +129,32 @@ extension Engine {
                 guard connections[origin] != nil else {
                     throw OrchestratorError(.unavailable, "the connection closed")
                 }
+                if case .some(.some(let closed)) = closed { return closed }
                 runId = execution.runId
             case .stored(let row):
                 if row.status.isOpen {
                     // Open in the store but not in memory cannot happen once recovered; report it rather than spin.
                     throw .internal("run \(row.runId) is open in the database but not loaded")
                 }
-                return row
+                return ClosedRun(runSeq: row.runSeq, runId: row.runId, status: row.status, closeEvent: nil)
             }
         }
     }
 
-    /// The response for a closed run, read from its closing event (outside the actor).
-    nonisolated func result(of row: ExecutionRow, followRuns: Bool) throws(OrchestratorError) -> (
+    /// The response for a closed run, from its closing event (read from the store, outside the
+    /// actor, unless the run closed while the wait was registered).
+    nonisolated func result(of run: ClosedRun, followRuns: Bool) throws(OrchestratorError) -> (
         AwaitWorkflowResultResponse, nextRunId: String?
     ) {
-        let event: HistoryEvent?
-        do { event = try store.lastEvent(runSeq: row.runSeq) } catch {
-            throw .internal("reading history failed: \(error)")
+        var closeEvent = run.closeEvent
+        if closeEvent == nil {
+            do { closeEvent = try store.lastEvent(runSeq: run.runSeq)?.attributes } catch {
+                throw .internal("reading history failed: \(error)")
+            }
         }
-        var response = AwaitWorkflowResultResponse(runId: row.runId, status: row.status, result: nil, failure: nil)
+        var response = AwaitWorkflowResultResponse(runId: run.runId, status: run.status, result: nil, failure: nil)
         var next: String?
-        switch event?.attributes {
+        switch closeEvent {
         case .workflowExecutionCompleted(let a): response.result = a.result
         case .workflowExecutionFailed(let a): response.failure = a.failure
         case .workflowExecutionCanceled(let a):

@@ -90,7 +90,7 @@ extension Engine {
         execution.stickyConnection = nil
         markDirty(execution)
         write(.deleteRunState(runSeq: execution.runSeq))
-        afterCommit(.runClosed(runSeq: execution.runSeq))
+        afterCommit(.runClosed(runSeq: execution.runSeq, closeEvent: event))
         notifyRelativesOfClose(execution, status: status, closeEvent: event)
         statistics.runsClosed += 1
         logger.debug(

@@ -51,8 +51,8 @@ public actor Engine {
     var queries: [String: PendingQuery] = [:]
     /// Queries asked and not yet answered (for tests and diagnostics).
     public var pendingQueryCount: Int { queries.count }
-    var historyWaiters: [Int64: [RunWaiter]] = [:]
-    var closeWaiters: [Int64: [RunWaiter]] = [:]
+    var historyWaiters: [Int64: [RunWaiter<Void>]] = [:]
+    var closeWaiters: [Int64: [RunWaiter<ClosedRun>]] = [:]
 
     var pendingWorkflowTaskRetryAttempts: [Int64: Int32] = [:]
 
@@ -126,8 +126,8 @@ public actor Engine {
             queries[id] = nil
             query.answer.finish(.failure(.init(.unavailable, "the server is shutting down")))
         }
-        for waiters in historyWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
-        for waiters in closeWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: false) } }
+        for waiters in historyWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: nil) } }
+        for waiters in closeWaiters.values { for waiter in waiters { waiter.continuation.resume(returning: nil) } }
         historyWaiters.removeAll()
         closeWaiters.removeAll()
         // Closing the connections released their tasks: commit that too before returning.

@@ -75,13 +75,25 @@ struct PendingQuery {
     var answer: Outcome<Result<JSONValue?, OrchestratorError>>
 }
 
-/// A client waiting for new history events or for a run to close.
-struct RunWaiter {
+/// A client waiting for new history events or for a run to close. It is resumed with what it waits
+/// for, or with nil when it should look again (its deadline passed, its connection closed, the server
+/// is stopping).
+struct RunWaiter<Value: Sendable> {
     var id: UInt64
     /// The connection that waits; if it closes, the wait ends.
     var originConnectionId: UInt64
     var deadline: Timestamp
-    var continuation: CheckedContinuation<Bool, Never>
+    var continuation: CheckedContinuation<Value?, Never>
+}
+
+/// A run that closed, as a result wait is answered: taken from memory when the run closed while
+/// the wait was registered, so that the answer needs no read of the run's row or closing event.
+struct ClosedRun: Sendable {
+    var runSeq: Int64
+    var runId: String
+    var status: WorkflowExecutionStatus
+    /// The closing event's attributes; nil when the run was found in the store (they are read there).
+    var closeEvent: EventAttributes?
 }
 
 /// Timers the engine keeps in its heap; each is checked against the state when it fires.
@@ -112,7 +124,7 @@ enum PostCommitAction {
     case workflowTaskReady(runSeq: Int64, scheduledEventId: Int64)
     case activityReady(ActivityRef)
     case historyAdvanced(runSeq: Int64, through: Int64)
-    case runClosed(runSeq: Int64)
+    case runClosed(runSeq: Int64, closeEvent: EventAttributes)
     case forgetRequestIds([String])
     case deliverQueries(runSeq: Int64)
 }

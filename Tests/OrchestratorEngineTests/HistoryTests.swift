@@ -73,6 +73,37 @@ struct HistoryTests {
         }
     }
 
+    @Test("a result wait answers the same whether the run closed while it waited or before it asked")
+    func awaitResultFromMemoryAndFromStore() async throws {
+        try await Harness.with { h in
+            let started = try await h.start("wf")
+            let worker = try await h.worker()
+            // Waiting when the run closes: answered from the closing event the engine holds.
+            async let waited = h.client.send(AwaitWorkflowResultRequest(workflowId: "wf", timeoutMs: 5_000))
+            try await Task.sleep(for: .milliseconds(50))
+            let task = try #require(try await h.poll(worker))
+            try await h.complete(worker, task, [.complete(["status": "RESOLVED"])])
+            let live = try await waited
+            // Asking after the run left memory: answered from the store.
+            let stored = try await h.client.send(AwaitWorkflowResultRequest(workflowId: "wf", timeoutMs: 5_000))
+            #expect(live == stored)
+            #expect(live.runId == started.runId)
+            #expect(live.status == .completed)
+            #expect(live.result == ["status": "RESOLVED"])
+
+            try await h.start("ended", input: 1)
+            async let terminated = h.client.send(AwaitWorkflowResultRequest(workflowId: "ended", timeoutMs: 5_000))
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "ended", reason: "operator"))
+            let liveTerminated = try await terminated
+            let storedTerminated = try await h.client.send(
+                AwaitWorkflowResultRequest(workflowId: "ended", timeoutMs: 5_000))
+            #expect(liveTerminated == storedTerminated)
+            #expect(liveTerminated.status == .terminated)
+            #expect(liveTerminated.failure?.message == "workflow terminated: operator")
+        }
+    }
+
     @Test("await result times out with TIMEOUT while the run is open")
     func awaitResultTimeout() async throws {
         try await Harness.with { h in
