@@ -581,6 +581,17 @@ public struct CanonicalObjectWriter {
         }
     }
 
+    public mutating func strings(_ name: StaticString, _ value: [String]?) {
+        guard let value else { return }
+        key(name)
+        writer.bytes.append(UInt8(ascii: "["))
+        for (offset, item) in value.enumerated() {
+            if offset > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+            writer.write(string: item)
+        }
+        writer.bytes.append(UInt8(ascii: "]"))
+    }
+
     /// A member whose value is already canonical JSON.
     public mutating func raw(_ name: StaticString, _ json: [UInt8]?) {
         guard let json else { return }

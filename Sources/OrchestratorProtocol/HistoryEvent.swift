@@ -114,6 +114,17 @@ public struct HistoryEvent: Sendable, Hashable {
 
     public var eventType: EventType { attributes.eventType }
 
+    /// The event's canonical JSON object (the bytes `MessageCodec.encodeBytes` gives), written
+    /// directly around its attributes' bytes.
+    public func canonicalJSON() throws -> [UInt8] {
+        var object = CanonicalObjectWriter()
+        object.raw("attributes", try encodedAttributes ?? attributes.canonicalJSON())
+        object.int("eventId", eventId)
+        object.timestamp("eventTime", eventTime)
+        object.string("eventType", eventType.rawValue)
+        return object.finish()
+    }
+
     public static func == (lhs: HistoryEvent, rhs: HistoryEvent) -> Bool {
         lhs.eventId == rhs.eventId && lhs.eventTime == rhs.eventTime && lhs.attributes == rhs.attributes
     }

@@ -68,14 +68,14 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
 #endif
 
 extension RetryPolicy: CanonicalJSONEncodable {
-    /// The policy's canonical JSON, written directly unless it lists non-retryable types.
+    /// The policy's canonical JSON, written directly.
     public func canonicalJSON() throws -> [UInt8] {
-        if nonRetryableErrorTypes != nil { return try MessageCodec.encodeBytes(self) }
         var object = CanonicalObjectWriter()
         try object.double("backoffCoefficient", backoffCoefficient)
         object.int("initialIntervalMs", initialIntervalMs)
         object.int("maximumAttempts", maximumAttempts.map(Int64.init))
         object.int("maximumIntervalMs", maximumIntervalMs)
+        object.strings("nonRetryableErrorTypes", nonRetryableErrorTypes)
         return object.finish()
     }
 }

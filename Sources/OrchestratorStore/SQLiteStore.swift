@@ -208,7 +208,7 @@ public final class SQLiteStore: HistoryStore {
             case .putBufferedEvent(let runSeq, let seq, let event):
                 let statement = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO buffered_events (run_seq, seq, event) VALUES (?, ?, ?)")
-                let bytes = try MessageCodec.encodeBytes(event)
+                let bytes = try event.canonicalJSON()
                 try run(statement, in: db) { bind in
                     bind.int(runSeq)
                     bind.int(seq)

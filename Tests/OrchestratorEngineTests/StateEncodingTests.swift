@@ -52,6 +52,9 @@ struct StateEncodingTests {
                 initialIntervalMs: 500, backoffCoefficient: 1.5, maximumIntervalMs: 30_000, maximumAttempts: 5)),
         activity(retry: RetryPolicy(backoffCoefficient: 2.0)),
         activity(retry: RetryPolicy(nonRetryableErrorTypes: ["Fatal"])),
+        activity(retry: RetryPolicy(nonRetryableErrorTypes: [])),
+        activity(retry: RetryPolicy(nonRetryableErrorTypes: ["Fatal", #"a "quoted" \ type"#, "ü\n"])),
+        activity(retry: RetryPolicy().resolved),
         activity(failure: Failure(message: "boom", type: "Timeout")),
     ]
 

@@ -36,6 +36,18 @@ struct EncodedAttributesTests {
         }
     }
 
+    @Test("an event written directly (a buffered event's column) is the bytes Codable writes")
+    func directEventsAreCanonical() throws {
+        let events = try Self.vectorEvents()
+        for event in events {
+            var cached = event
+            try cached.encodeAttributesOnce()
+            let codable = try MessageCodec.encodeBytes(event)
+            #expect(try event.canonicalJSON() == codable, "\(String(decoding: codable, as: UTF8.self))")
+            #expect(try cached.canonicalJSON() == codable)
+        }
+    }
+
     @Test("workflow-task attributes written directly are the bytes Codable writes")
     func directAttributesAreCanonical() throws {
         let identities: [String?] = [
