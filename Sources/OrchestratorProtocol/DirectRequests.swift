@@ -327,7 +327,7 @@ struct DirectObject {
     let box: ObjectBox
     var value: EncodedValue { .object(box) }
 
-    init(capacity: Int = 8) { box = ObjectBox(capacity: capacity) }
+    init(capacity: Int = 8) { box = ObjectBox(capacity: capacity, inCanonicalOrder: true) }
 
     func append(_ key: String, _ value: EncodedValue) { box.members.append((key: key, value: value)) }
     func string(_ key: String, _ value: String?) { if let value { append(key, .string(value)) } }

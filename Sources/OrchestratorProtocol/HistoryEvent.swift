@@ -103,7 +103,7 @@ public struct HistoryEvent: Sendable, Hashable {
     /// bytes are known (every event the server sends); nil otherwise.
     var directlyEncoded: EncodedValue? {
         guard let encodedAttributes else { return nil }
-        let box = ObjectBox(capacity: 4)
+        let box = ObjectBox(capacity: 4, inCanonicalOrder: true)
         // In canonical (sorted) key order.
         box.members.append((key: "attributes", value: .raw(encodedAttributes)))
         box.members.append((key: "eventId", value: .int(eventId)))

@@ -280,7 +280,7 @@ extension WorkflowTask {
         for (index, event) in self.events.enumerated() {
             events.items.append(try encoder.encode(event, key: IndexKey(intValue: index)))
         }
-        let box = ObjectBox(capacity: 10)
+        let box = ObjectBox(capacity: 10, inCanonicalOrder: true)
         // In canonical (sorted) key order; `queries` is left out when nil, as Codable does.
         box.members.append((key: "attempt", value: .int(Int64(attempt))))
         box.members.append((key: "events", value: .array(events)))
