@@ -220,7 +220,7 @@ extension Engine {
                 event: .workflowExecutionCanceled(.init(details: c.details, workflowTaskCompletedEventId: completedId)))
 
         case .continueAsNewWorkflowExecution(let c):
-            let newRunId = makeRunId()
+            let newRunId = Self.makeRunId()
             let workflowType = c.workflowType ?? execution.workflowType
             let taskQueue = c.taskQueue ?? execution.taskQueue
             let timeout = c.workflowTaskTimeoutMs ?? execution.persisted.workflowTaskTimeoutMs
@@ -338,7 +338,7 @@ extension Engine {
         }
         let child = startRun(
             RunParameters(
-                workflowId: c.workflowId, runId: makeRunId(), workflowType: c.workflowType, taskQueue: taskQueue,
+                workflowId: c.workflowId, runId: Self.makeRunId(), workflowType: c.workflowType, taskQueue: taskQueue,
                 input: c.input, workflowTaskTimeoutMs: timeout, identity: "workflow \(parent.workflowId)",
                 requestId: nil, searchAttributes: nil, firstExecutionRunId: nil, continuedExecutionRunId: nil,
                 parent: ParentReference(

@@ -19,7 +19,28 @@ struct RunParameters {
 }
 
 extension Engine {
-    func makeRunId() -> String { UUID().uuidString.lowercased() }
+    /// A random (version 4) UUID in lowercase. Its bytes come from the system's generator
+    /// (`getrandom`): Foundation's `UUID()` opens, reads and closes /dev/urandom for each one.
+    nonisolated static func makeRunId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var high = generator.next() as UInt64
+        var low = generator.next() as UInt64
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(36)
+        for (index, word) in [high, low].enumerated() {
+            for nibble in 0..<16 {
+                let position = index * 16 + nibble
+                if position == 8 || position == 12 || position == 16 || position == 20 {
+                    text.append(UInt8(ascii: "-"))
+                }
+                text.append(hex[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)])
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 
     /// Creates a run: WorkflowExecutionStarted, optional signal, first WorkflowTaskScheduled.
     @discardableResult
@@ -223,7 +244,7 @@ extension Engine {
         }
         let execution = startRun(
             RunParameters(
-                workflowId: request.workflowId, runId: makeRunId(), workflowType: request.workflowType,
+                workflowId: request.workflowId, runId: Self.makeRunId(), workflowType: request.workflowType,
                 taskQueue: request.taskQueue, input: request.input,
                 workflowTaskTimeoutMs: request.workflowTaskTimeoutMs ?? configuration.defaultWorkflowTaskTimeoutMs,
                 identity: request.identity, requestId: request.requestId, searchAttributes: request.searchAttributes,

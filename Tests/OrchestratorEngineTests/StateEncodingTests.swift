@@ -1,3 +1,4 @@
+import Foundation
 import OrchestratorProtocol
 import Testing
 
@@ -93,5 +94,23 @@ struct TaskTokenTests {
     func attemptRange() {
         #expect(TaskToken.parseActivity("at.1.2.4294967296") == nil)
         #expect(TaskToken.parseActivity("at.1.2.3.4") == nil)
+    }
+}
+
+@Suite("Run ids")
+struct RunIdTests {
+    @Test("run ids are distinct lowercase version-4 UUIDs that Foundation reads back")
+    func versionFourUUIDs() throws {
+        var seen: Set<String> = []
+        for _ in 0..<1_000 {
+            let id = Engine.makeRunId()
+            let uuid = try #require(UUID(uuidString: id), "\(id)")
+            #expect(uuid.uuidString.lowercased() == id)
+            let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
+            #expect(bytes[6] >> 4 == 4, "version nibble of \(id)")
+            #expect(bytes[8] >> 6 == 0b10, "variant bits of \(id)")
+            seen.insert(id)
+        }
+        #expect(seen.count == 1_000)
     }
 }
