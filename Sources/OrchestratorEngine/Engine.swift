@@ -58,6 +58,12 @@ public actor Engine {
 
     // Request ids applied but not yet committed (the store answers for committed ones).
     var uncommittedRequestIds: [String: RequestIdRow] = [:]
+    /// Every request id recorded, once built from the store after the start: a new id (nearly
+    /// every one) needs no read of the store (``RequestIdFilter``).
+    var requestIdFilter: RequestIdFilter?
+    /// While a filter is being built: the ids recorded since it began, which it may not have read.
+    var requestIdsRecordedDuringFilterBuild: [String]?
+    var requestIdFilterBuilder: Task<Void, Never>?
 
     // Group commit.
     var pendingOperations: [StoreOperation] = []
@@ -100,6 +106,7 @@ public actor Engine {
         guard !started else { return }
         started = true
         try await recover()
+        buildRequestIdFilter(capacity: configuration.requestIdFilterCapacity)
         sweeper = Task { [weak self, interval = configuration.longPollSweepIntervalMs] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(interval))
@@ -114,7 +121,8 @@ public actor Engine {
         // Nothing may wake the engine once this returns: its executor (the server's event loop) goes
         // away next. Stop the background tasks and wait until they are done.
         stopped = true
-        let background = [sweeper, timerSleeper].compactMap { $0 }
+        let background = [sweeper, timerSleeper, requestIdFilterBuilder].compactMap { $0 }
+        requestIdFilterBuilder = nil
         sweeper = nil
         timerSleeper = nil
         timerSleeperDeadline = nil
@@ -398,41 +406,6 @@ public actor Engine {
         return OrchestratorError(.internal, "reading the database failed: \(error)")
     }
 
-    /// The earlier application of a request id (committed or not), or nil if it is new. A request id
-    /// names one request: reusing it for another operation or another workflow is INVALID_ARGUMENT.
-    func priorApplication(of requestId: String?, as kind: RequestKind, workflowId: String) throws(OrchestratorError)
-        -> RequestIdRow?
-    {
-        guard let requestId, !requestId.isEmpty else { return nil }
-        if requestId.utf8.count > configuration.maximumIdentifierLength {
-            throw .invalidArgument(
-                "requestId is \(requestId.utf8.count) bytes; the limit is \(configuration.maximumIdentifierLength)")
-        }
-        try requireNFC(requestId, field: "requestId")
-        let row: RequestIdRow?
-        if let pending = uncommittedRequestIds[requestId] {
-            row = pending
-        } else {
-            do { row = try store.requestId(requestId) } catch { throw storeFailure(error) }
-        }
-        guard let row else { return nil }
-        guard row.workflowId == workflowId, row.kind == kind.rawValue else {
-            throw .invalidArgument(
-                "request id \(requestId) was already used to \(RequestKind(rawValue: row.kind)?.verb ?? row.kind) workflow \(row.workflowId); use a new request id for a new request"
-            )
-        }
-        return row
-    }
-
-    func recordRequestId(_ requestId: String?, kind: RequestKind, workflowId: String, runId: String) {
-        guard let requestId, !requestId.isEmpty else { return }
-        let row = RequestIdRow(
-            requestId: requestId, kind: kind.rawValue, workflowId: workflowId, runId: runId, createdTime: clock.now())
-        uncommittedRequestIds[requestId] = row
-        write(.putRequestId(row))
-        afterCommit(.forgetRequestIds([requestId]))
-    }
-
     func makeWaiterId() -> UInt64 {
         defer { nextWaiterId += 1 }
         return nextWaiterId
@@ -440,23 +413,6 @@ public actor Engine {
 }
 
 /// What a request id was used for.
-enum RequestKind: String {
-    case start
-    case signalWithStart = "signal-with-start"
-    case signal
-    case cancel
-    case terminate
-
-    var verb: String {
-        switch self {
-        case .start: "start"
-        case .signalWithStart: "signal-with-start"
-        case .signal: "signal"
-        case .cancel: "cancel"
-        case .terminate: "terminate"
-        }
-    }
-}
 
 /// A run found by a lookup: in memory (open, or closing) or only in the store (closed).
 enum ResolvedRun {
@@ -501,4 +457,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var activityRetries = 0
     public var timersFired = 0
     public var worstTimerLatenessMs: Int64 = 0
+    /// Request ids looked up in the store: those the filter could not rule out, or all of them
+    /// before it is built.
+    public var requestIdStoreReads = 0
+    /// Request id filters built (one after the start, one more each time one fills).
+    public var requestIdFilterBuilds = 0
 }

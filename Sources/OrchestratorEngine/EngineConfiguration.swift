@@ -23,6 +23,9 @@ public struct EngineConfiguration: Sendable {
     public var maximumEventsPerTask = 1_000
     /// The bytes of stored event attributes a history page may carry (keeps responses under the frame limit).
     public var maximumHistoryPageBytes = 2 * 1024 * 1024
+    /// Request ids the in-memory filter holds before it is rebuilt twice as large (16 bits each:
+    /// 2 MiB for the default). 0 turns the filter off: every new request id is looked up in the store.
+    public var requestIdFilterCapacity = 1 << 20
 
     public init() {}
 }

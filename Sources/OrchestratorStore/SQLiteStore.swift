@@ -390,6 +390,13 @@ public final class SQLiteStore: HistoryStore {
         }
     }
 
+    public func forEachRequestId(_ body: (String) throws -> Void) throws {
+        try pool.read { db in
+            let ids = try String.fetchCursor(db, sql: "SELECT request_id FROM request_ids")
+            while let id = try ids.next() { try body(id) }
+        }
+    }
+
     public func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
         -> [HistoryEvent]
     {

@@ -66,6 +66,7 @@ final class GatedStore: HistoryStore {
         try inner.latestExecution(workflowId: workflowId)
     }
     func requestId(_ requestId: String) throws -> RequestIdRow? { try inner.requestId(requestId) }
+    func forEachRequestId(_ body: (String) throws -> Void) throws { try inner.forEachRequestId(body) }
     func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
         -> [HistoryEvent]
     {
