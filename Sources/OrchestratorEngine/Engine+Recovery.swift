@@ -19,11 +19,14 @@ extension Engine {
                 taskQueue: row.taskQueue, startTime: row.startTime, searchAttributes: row.searchAttributes,
                 persisted: persisted)
             execution.committedEventId = row.historyLength
-            execution.tail = try store.events(runSeq: row.runSeq, afterEventId: persisted.previousStartedEventId)
             executions[row.runSeq] = execution
             runSeqByRunId[row.runId] = row.runSeq
             currentRunByWorkflowId[row.workflowId] = row.runSeq
         }
+        // Each run's events since its last started workflow task: what a sticky worker needs next.
+        let open = Array(executions.values)
+        let tails = try store.eventTails(open.map { ($0.runSeq, $0.persisted.previousStartedEventId) })
+        for (execution, tail) in zip(open, tails) { execution.tail = tail }
         for buffered in state.bufferedEvents {
             executions[buffered.runSeq]?.buffered.append(BufferedEvent(seq: buffered.seq, event: buffered.event))
         }

@@ -34,11 +34,19 @@ public protocol HistoryStore: Sendable {
     /// The last event of a run.
     func lastEvent(runSeq: Int64) throws -> HistoryEvent?
 
+    /// For each run, its events after `afterEventId`, in order, read in one go (a restart loads the
+    /// tails of every open run).
+    func eventTails(_ runs: [(runSeq: Int64, afterEventId: Int64)]) throws -> [[HistoryEvent]]
+
     /// Runs matching `filter`, newest first.
     func listExecutions(_ filter: ExecutionFilter) throws -> [ExecutionRow]
 }
 
 extension HistoryStore {
+    public func eventTails(_ runs: [(runSeq: Int64, afterEventId: Int64)]) throws -> [[HistoryEvent]] {
+        try runs.map { try events(runSeq: $0.runSeq, afterEventId: $0.afterEventId) }
+    }
+
     /// All events of a run after `afterEventId`.
     public func events(runSeq: Int64, afterEventId: Int64 = 0) throws -> [HistoryEvent] {
         try events(runSeq: runSeq, afterEventId: afterEventId, throughEventId: .max, limit: .max, maxBytes: .max)

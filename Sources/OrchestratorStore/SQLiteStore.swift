@@ -420,6 +420,21 @@ public final class SQLiteStore: HistoryStore {
         }
     }
 
+    /// One read, one prepared statement for every run: a lookup each through the pool cost about
+    /// 50 µs, half a second at a restart with 10 000 open runs.
+    public func eventTails(_ runs: [(runSeq: Int64, afterEventId: Int64)]) throws -> [[HistoryEvent]] {
+        try pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT event_id, event_type, event_time, attributes FROM history_events
+                    WHERE run_seq = ? AND event_id > ? ORDER BY event_id
+                    """)
+            return try runs.map { run in
+                try Row.fetchAll(statement, arguments: [run.runSeq, run.afterEventId]).map(Self.event)
+            }
+        }
+    }
+
     public func lastEvent(runSeq: Int64) throws -> HistoryEvent? {
         try pool.unsafeRead { db in
             try Row.fetchOne(

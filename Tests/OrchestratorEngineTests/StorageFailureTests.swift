@@ -75,6 +75,9 @@ final class GatedStore: HistoryStore {
         )
     }
     func lastEvent(runSeq: Int64) throws -> HistoryEvent? { try inner.lastEvent(runSeq: runSeq) }
+    func eventTails(_ runs: [(runSeq: Int64, afterEventId: Int64)]) throws -> [[HistoryEvent]] {
+        try inner.eventTails(runs)
+    }
     func listExecutions(_ filter: ExecutionFilter) throws -> [ExecutionRow] { try inner.listExecutions(filter) }
 }
 

@@ -84,6 +84,32 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("the tails of many runs read in one go are what each run's own read gives")
+    func eventTails() async throws {
+        try await withStore { store, _ in
+            var operations: [StoreOperation] = []
+            for seq in Int64(1)...6 {
+                let events = (1...Int(seq)).map { id in
+                    HistoryEvent(
+                        eventId: Int64(id), eventTime: Timestamp(milliseconds: 1_700_000_000_000 + Int64(id)),
+                        attributes: .workflowExecutionSignaled(
+                            .init(signalName: "s\(seq)-\(id)", input: nil, identity: nil, requestId: nil)))
+                }
+                operations += [
+                    .upsertExecution(row(seq), state: [String: String]()), .appendEvents(runSeq: seq, events),
+                ]
+            }
+            try await store.commit(operations)
+            let runs: [(runSeq: Int64, afterEventId: Int64)] = [(6, 2), (1, 0), (3, 3), (5, 4), (9, 0), (2, 1)]
+            let tails = try store.eventTails(runs)
+            #expect(tails.count == runs.count)
+            for (run, tail) in zip(runs, tails) {
+                #expect(tail == (try store.events(runSeq: run.runSeq, afterEventId: run.afterEventId)))
+            }
+            #expect(tails.map(\.count) == [4, 1, 0, 1, 0, 1])
+        }
+    }
+
     @Test("a database of the first schema keeps its history, in order, when it moves to append-ordered history")
     func historyMigration() async throws {
         let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
