@@ -45,7 +45,9 @@ final class WorkflowCache: @unchecked Sendable {
             }
             touch(task.runId)
             let commands = try runner.apply(events, live: true) ?? []
-            return .commands(commands, answers: queries.map { answer($0, from: runner) })
+            let answers = queries.map { answer($0, from: runner) }
+            dropIfClosed(task.runId, runner)
+            return .commands(commands, answers: answers)
         }
     }
 
@@ -61,7 +63,9 @@ final class WorkflowCache: @unchecked Sendable {
             touch(task.runId)
             trim()
             let commands = try runner.apply(history, live: true) ?? []
-            return (commands, queries.map { answer($0, from: runner) })
+            let answers = queries.map { answer($0, from: runner) }
+            dropIfClosed(task.runId, runner)
+            return (commands, answers)
         }
     }
 
@@ -95,6 +99,7 @@ final class WorkflowCache: @unchecked Sendable {
         }
     }
 
+    /// Runs cached now.
     var count: Int {
         get async { (try? await onThread { [self] in runners.count }) ?? 0 }
     }
@@ -142,11 +147,12 @@ final class WorkflowCache: @unchecked Sendable {
         }
     }
 
-    /// Drops a run that closed.
-    func forgetIfClosed(_ runId: String) async {
-        _ = try? await onThread { [self] in
-            if runners[runId]?.isClosed == true { evict(runId) }
-        }
+    /// Drops a run whose task closed it (completed, failed, continued as new): no task follows for
+    /// it, and kept it would hold its memory until the cache is full. Should the server refuse the
+    /// close (new events came), the next task finds the run uncached and replays its history; a
+    /// query that comes later replays it too.
+    private func dropIfClosed(_ runId: String, _ runner: WorkflowRunner) {
+        if runner.isClosed { evict(runId) }
     }
 }
 

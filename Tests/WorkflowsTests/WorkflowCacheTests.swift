@@ -81,4 +81,56 @@ struct WorkflowCacheTests {
             return
         }
     }
+
+    @Test("a run whose task closes it leaves the cache in the same trip; its queries are answered first")
+    func closedRunsLeave() async throws {
+        var registry = WorkerRegistry()
+        registry.register(WaitForGoWorkflow.self)
+        let cache = WorkflowCache(capacity: 10, registry: registry, logger: Logger(label: "cache-test"))
+        func task(runId: String, signal: Bool) throws -> WorkflowTask {
+            var events = [
+                HistoryEvent(
+                    eventId: 1, eventTime: Self.start,
+                    attributes: .workflowExecutionStarted(
+                        .init(
+                            workflowType: WaitForGoWorkflow.name, taskQueue: "q",
+                            input: try PayloadCoding.encode(Int64(60_000)), workflowTaskTimeoutMs: 10_000,
+                            identity: "test", requestId: nil, attempt: 1, firstExecutionRunId: runId))),
+                HistoryEvent(
+                    eventId: 2, eventTime: Self.start,
+                    attributes: .workflowTaskScheduled(.init(taskQueue: "q", startToCloseTimeoutMs: 10_000, attempt: 1))
+                ),
+            ]
+            if signal {
+                events.append(
+                    HistoryEvent(
+                        eventId: 3, eventTime: Self.start,
+                        attributes: .workflowExecutionSignaled(
+                            .init(signalName: WaitForGoWorkflow.go.name, input: nil, identity: nil, requestId: nil))))
+            }
+            let started = Int64(events.count + 1)
+            events.append(
+                HistoryEvent(
+                    eventId: started, eventTime: Self.start,
+                    attributes: .workflowTaskStarted(.init(scheduledEventId: 2, identity: "test"))))
+            return WorkflowTask(
+                taskToken: "t", workflowId: "w-\(runId)", runId: runId, workflowType: WaitForGoWorkflow.name,
+                taskQueue: "q", attempt: 1, previousStartedEventId: 0, startedEventId: started, events: events)
+        }
+        // Still waiting for "go": cached.
+        let open = try task(runId: "open", signal: false)
+        let (openCommands, _) = try await cache.rebuild(open, history: open.events)
+        #expect(!openCommands.contains { if case .completeWorkflowExecution = $0 { true } else { false } })
+        #expect(await cache.count == 1)
+        // "go" came before the first task: the task completes the run, which is not kept.
+        let done = try task(runId: "done", signal: true)
+        let seen = WorkflowQuery(
+            queryId: "q1", workflowId: "w-done", runId: "done", workflowType: WaitForGoWorkflow.name, taskQueue: "q",
+            queryType: WaitForGoWorkflow.seen.name, args: nil)
+        let (commands, answers) = try await cache.rebuild(done, history: done.events, queries: [seen])
+        #expect(commands.contains { if case .completeWorkflowExecution = $0 { true } else { false } })
+        #expect(answers.first?.result == true)
+        #expect(await cache.count == 1)
+        #expect(await cache.answerCached(seen) == nil)
+    }
 }
