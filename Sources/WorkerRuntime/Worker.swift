@@ -462,7 +462,9 @@ public final class Worker: Service, Sendable {
     // MARK: - Queries
 
     private func answerQueries(_ client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries) async {
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: the loop runs as long as the connection, and a plain task group keeps every
+        // finished child until it is awaited (a worker's memory grew by about 1 MB/s at C=50).
+        await withDiscardingTaskGroup { group in
             for await push in client.pushes {
                 guard case .workflowQuery(let query) = push, pushed.arrived(query) == .answerNow else { continue }
                 group.addTask { await self.answer(query, client: client, cache: cache) }
