@@ -129,7 +129,7 @@ extension Engine {
                 guard connections[origin] != nil else {
                     throw OrchestratorError(.unavailable, "the connection closed")
                 }
-                if case .some(.some(let closed)) = closed { return closed }
+                if let closed = closed ?? nil { return closed }
                 runId = execution.runId
             case .stored(let row):
                 if row.status.isOpen {

@@ -25,7 +25,7 @@ extension Engine {
         guard let row else { return nil }
         guard row.workflowId == workflowId, row.kind == kind.rawValue else {
             throw .invalidArgument(
-                "request id \(requestId) was already used to \(RequestKind(rawValue: row.kind)?.verb ?? row.kind) workflow \(row.workflowId); use a new request id for a new request"
+                "request id \(requestId) was already used to \(row.kind) workflow \(row.workflowId); use a new request id for a new request"
             )
         }
         return row
@@ -86,20 +86,11 @@ extension Engine {
     }
 }
 
+/// What a request id was used for; the raw value is the recorded kind and the verb its reuse error names.
 enum RequestKind: String {
     case start
     case signalWithStart = "signal-with-start"
     case signal
     case cancel
     case terminate
-
-    var verb: String {
-        switch self {
-        case .start: "start"
-        case .signalWithStart: "signal-with-start"
-        case .signal: "signal"
-        case .cancel: "cancel"
-        case .terminate: "terminate"
-        }
-    }
 }

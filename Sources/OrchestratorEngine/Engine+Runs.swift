@@ -23,23 +23,13 @@ extension Engine {
     /// (`getrandom`): Foundation's `UUID()` opens, reads and closes /dev/urandom for each one.
     nonisolated static func makeRunId() -> String {
         var generator = SystemRandomNumberGenerator()
-        var high = generator.next() as UInt64
-        var low = generator.next() as UInt64
-        high = (high & ~0xF000) | 0x4000  // version 4
-        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
-        let hex = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, word) in [high, low].enumerated() {
-            for nibble in 0..<16 {
-                let position = index * 16 + nibble
-                if position == 8 || position == 12 || position == 16 || position == 20 {
-                    text.append(UInt8(ascii: "-"))
-                }
-                text.append(hex[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)])
-            }
+        var words = (generator.next() as UInt64, generator.next() as UInt64)
+        let uuid = withUnsafeMutableBytes(of: &words) { bytes in
+            bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
+            bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+            return UUID(uuid: bytes.load(as: uuid_t.self))
         }
-        return String(decoding: text, as: UTF8.self)
+        return uuid.uuidString.lowercased()
     }
 
     /// Creates a run: WorkflowExecutionStarted, optional signal, first WorkflowTaskScheduled.

@@ -412,8 +412,6 @@ public actor Engine {
     }
 }
 
-/// What a request id was used for.
-
 /// A run found by a lookup: in memory (open, or closing) or only in the store (closed).
 enum ResolvedRun {
     case memory(Execution)
