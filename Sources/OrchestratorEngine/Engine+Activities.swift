@@ -26,9 +26,6 @@ extension Engine {
         if activity.nextAttemptTime != nil {
             write(.deleteTimer(runSeq: execution.runSeq, key: TimerKey.activityRetry(scheduledEventId)))
         }
-        if activity.scheduleToCloseTimeoutMs != nil {
-            write(.deleteTimer(runSeq: execution.runSeq, key: TimerKey.activityDeadline(scheduledEventId)))
-        }
     }
 
     /// A committed attempt becomes visible to pollers.

@@ -126,12 +126,8 @@ extension Engine {
             execution.activities[id] = activity
             execution.activityIds[c.activityId] = id
             persistActivity(execution, activity)
+            // Not stored: recovery derives the deadline from the activity's row.
             if let deadline = activity.deadline {
-                write(
-                    .putTimer(
-                        TimerRow(
-                            runSeq: execution.runSeq, key: TimerKey.activityDeadline(id), fireTime: deadline,
-                            eventId: id)))
                 addTimer(.activityDeadline(runSeq: execution.runSeq, scheduledEventId: id), at: deadline)
             }
             afterCommit(.activityReady(ActivityRef(runSeq: execution.runSeq, scheduledEventId: id, attempt: 1)))

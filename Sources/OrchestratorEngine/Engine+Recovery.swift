@@ -36,6 +36,9 @@ extension Engine {
             decoded.location = decoded.nextAttemptTime == nil ? .notReady : .backoff
             execution.activities[decoded.scheduledEventId] = decoded
             execution.activityIds[decoded.activityId] = decoded.scheduledEventId
+            if let deadline = decoded.deadline {
+                addTimer(.activityDeadline(runSeq: execution.runSeq, scheduledEventId: decoded.scheduledEventId), at: deadline)
+            }
         }
         for timer in state.timers {
             guard let execution = executions[timer.runSeq] else { continue }
@@ -50,8 +53,6 @@ extension Engine {
                 addTimer(
                     .activityRetry(runSeq: timer.runSeq, scheduledEventId: timer.eventId, attempt: activity.attempt),
                     at: timer.fireTime)
-            } else if timer.key.hasPrefix("activity-deadline/") {
-                addTimer(.activityDeadline(runSeq: timer.runSeq, scheduledEventId: timer.eventId), at: timer.fireTime)
             } else if timer.key == TimerKey.workflowTaskRetry {
                 execution.workflowTaskRetryPending = true
                 pendingWorkflowTaskRetryAttempts[timer.runSeq] = Int32(clamping: timer.eventId)
@@ -60,14 +61,11 @@ extension Engine {
         }
         var requeuedTasks = 0
         var interruptedTasks = 0
-        for row in state.workflowTasks {
-            guard let execution = executions[row.runSeq] else { continue }
-            var task = WorkflowTaskState(
-                scheduledEventId: row.scheduledEventId, attempt: row.attempt, taskQueue: row.taskQueue,
-                scheduledTime: row.scheduledTime)
+        for execution in executions.values {
+            guard var task = Self.pendingWorkflowTask(in: execution.tail) else { continue }
             let startedEvent = execution.tail.last { event in
                 if case .workflowTaskStarted(let a) = event.attributes {
-                    return a.scheduledEventId == row.scheduledEventId
+                    return a.scheduledEventId == task.scheduledEventId
                 }
                 return false
             }
@@ -107,5 +105,24 @@ extension Engine {
                     "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         try await awaitDurable()
+    }
+
+    /// The run's pending workflow task, from its history since the last completed one: the last
+    /// WorkflowTaskScheduled unless the task's completion, failure or timeout follows it. (A task
+    /// waiting for its retry timer has no WorkflowTaskScheduled yet: the timer's row schedules it.)
+    static func pendingWorkflowTask(in tail: [HistoryEvent]) -> WorkflowTaskState? {
+        for event in tail.reversed() {
+            switch event.attributes {
+            case .workflowTaskCompleted, .workflowTaskFailed, .workflowTaskTimedOut:
+                return nil
+            case .workflowTaskScheduled(let a):
+                return WorkflowTaskState(
+                    scheduledEventId: event.eventId, attempt: a.attempt, taskQueue: a.taskQueue,
+                    scheduledTime: event.eventTime)
+            default:
+                continue
+            }
+        }
+        return nil
     }
 }

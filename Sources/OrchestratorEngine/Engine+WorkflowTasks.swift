@@ -6,6 +6,7 @@ extension Engine {
     // MARK: - Scheduling and dispatch
 
     /// Appends WorkflowTaskScheduled and records the task; it becomes visible to pollers once committed.
+    /// The event is the task's durable record: recovery finds the pending task in the history.
     func scheduleWorkflowTask(_ execution: Execution, attempt: Int32 = 1) {
         let now = clock.now()
         let id = appendEvent(
@@ -17,11 +18,6 @@ extension Engine {
         execution.workflowTask = WorkflowTaskState(
             scheduledEventId: id, attempt: attempt, taskQueue: execution.taskQueue, scheduledTime: now)
         execution.workflowTaskRetryPending = false
-        write(
-            .putWorkflowTask(
-                WorkflowTaskRow(
-                    runSeq: execution.runSeq, scheduledEventId: id, attempt: attempt, taskQueue: execution.taskQueue,
-                    scheduledTime: now)))
         afterCommit(.workflowTaskReady(runSeq: execution.runSeq, scheduledEventId: id))
     }
 
@@ -308,7 +304,6 @@ extension Engine {
                 .init(scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, identity: identity))
         )
         execution.workflowTask = nil
-        write(.deleteWorkflowTask(runSeq: execution.runSeq))
         execution.persisted.previousStartedEventId = task.startedEventId
         if let cut = execution.tail.firstIndex(where: { $0.eventId > task.startedEventId }) {
             execution.tail.removeFirst(cut)
@@ -415,7 +410,6 @@ extension Engine {
                     scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId, cause: cause,
                     failure: failure, identity: identity)))
         execution.workflowTask = nil
-        write(.deleteWorkflowTask(runSeq: execution.runSeq))
         let codeFailure: Bool
         switch cause {
         case .nonDeterministicError, .workflowWorkerUnhandledFailure, .badCommand: codeFailure = true
@@ -483,7 +477,6 @@ extension Engine {
                 .init(scheduledEventId: scheduledEventId, startedEventId: startedEventId, timeoutType: .startToClose)))
         execution.workflowTask = nil
         execution.stickyConnection = nil
-        write(.deleteWorkflowTask(runSeq: runSeq))
         flushBufferedEvents(execution)
         scheduleWorkflowTask(execution, attempt: task.attempt + 1)
     }

@@ -133,7 +133,6 @@ enum PostCommitAction {
 enum TimerKey {
     static func user(_ timerId: String) -> String { "user/\(timerId)" }
     static func activityRetry(_ scheduledEventId: Int64) -> String { "activity-retry/\(scheduledEventId)" }
-    static func activityDeadline(_ scheduledEventId: Int64) -> String { "activity-deadline/\(scheduledEventId)" }
     static let workflowTaskRetry = "workflow-task-retry"
 }
 

@@ -183,7 +183,9 @@ public final class OrchestratorServer: Service, Sendable {
         } onGracefulShutdown: {
             self.stop(reason: "graceful shutdown requested")
         }
+        let statistics = await engine.statistics
         await engine.shutdown()
+        logger.info("engine statistics", metadata: ["statistics": "\(statistics)"])
         if let failure = state.withLock({ $0.failure }) {
             throw ServerStartupError(failure)
         }

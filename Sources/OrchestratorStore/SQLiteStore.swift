@@ -152,22 +152,6 @@ public final class SQLiteStore: HistoryStore {
                         bind.blob(attributes)
                     }
                 }
-            case .putWorkflowTask(let row):
-                let statement = try db.cachedStatement(
-                    sql:
-                        "INSERT OR REPLACE INTO workflow_tasks (run_seq, scheduled_event_id, attempt, task_queue, scheduled_time) VALUES (?, ?, ?, ?, ?)"
-                )
-                try run(statement, in: db) { bind in
-                    bind.int(row.runSeq)
-                    bind.int(row.scheduledEventId)
-                    bind.int(Int64(row.attempt))
-                    bind.text(row.taskQueue)
-                    bind.int(row.scheduledTime.milliseconds)
-                }
-            case .deleteWorkflowTask(let runSeq):
-                try run(db.cachedStatement(sql: "DELETE FROM workflow_tasks WHERE run_seq = ?"), in: db) { bind in
-                    bind.int(runSeq)
-                }
             case .putActivity(let row, let state):
                 let statement = try db.cachedStatement(
                     sql:
@@ -237,7 +221,7 @@ public final class SQLiteStore: HistoryStore {
                     bind.int(row.createdTime.milliseconds)
                 }
             case .deleteRunState(let runSeq):
-                for table in ["workflow_tasks", "activity_tasks", "timers", "buffered_events"] {
+                for table in ["activity_tasks", "timers", "buffered_events"] {
                     try run(db.cachedStatement(sql: "DELETE FROM \(table) WHERE run_seq = ?"), in: db) { bind in
                         bind.int(runSeq)
                     }
@@ -324,12 +308,6 @@ public final class SQLiteStore: HistoryStore {
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE status = 'RUNNING' ORDER BY run_seq")
             for row in rows {
                 state.executions.append(.init(row: try Self.executionRow(row), state: row["state"]))
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM workflow_tasks") {
-                state.workflowTasks.append(
-                    WorkflowTaskRow(
-                        runSeq: row["run_seq"], scheduledEventId: row["scheduled_event_id"], attempt: row["attempt"],
-                        taskQueue: row["task_queue"], scheduledTime: Timestamp(milliseconds: row["scheduled_time"])))
             }
             for row in try Row.fetchAll(db, sql: "SELECT * FROM activity_tasks") {
                 state.activities.append(
@@ -483,7 +461,7 @@ public final class SQLiteStore: HistoryStore {
         try pool.read { db in
             var counts: [String: Int] = [:]
             for table in [
-                "executions", "history_events", "workflow_tasks", "activity_tasks", "timers", "buffered_events",
+                "executions", "history_events", "activity_tasks", "timers", "buffered_events",
                 "request_ids",
             ] {
                 counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0

@@ -41,22 +41,6 @@ public struct ExecutionRow: Sendable, Hashable {
     }
 }
 
-/// The pending workflow task of an open run (at most one per run).
-public struct WorkflowTaskRow: Sendable, Hashable {
-    public var runSeq: Int64
-    public var scheduledEventId: Int64
-    public var attempt: Int32
-    public var taskQueue: String
-    public var scheduledTime: Timestamp
-    public init(runSeq: Int64, scheduledEventId: Int64, attempt: Int32, taskQueue: String, scheduledTime: Timestamp) {
-        self.runSeq = runSeq
-        self.scheduledEventId = scheduledEventId
-        self.attempt = attempt
-        self.taskQueue = taskQueue
-        self.scheduledTime = scheduledTime
-    }
-}
-
 /// A pending activity of an open run. `state` is the engine's blob (attempt, failure, heartbeat…).
 public struct ActivityRow: Sendable, Hashable {
     public var runSeq: Int64
@@ -119,8 +103,6 @@ public enum StoreOperation: Sendable {
     case upsertExecution(ExecutionRow, state: any Encodable & Sendable)
     /// Appends events (ids must follow the stored ones).
     case appendEvents(runSeq: Int64, [HistoryEvent])
-    case putWorkflowTask(WorkflowTaskRow)
-    case deleteWorkflowTask(runSeq: Int64)
     case putActivity(ActivityRow, state: any Encodable & Sendable)
     case deleteActivity(runSeq: Int64, scheduledEventId: Int64)
     case putTimer(TimerRow)
@@ -131,7 +113,7 @@ public enum StoreOperation: Sendable {
     /// Deletes one buffered event (one the workflow will never see).
     case deleteBufferedEvent(runSeq: Int64, seq: Int64)
     case putRequestId(RequestIdRow)
-    /// Deletes a closed run's tasks, activities, timers and buffered events.
+    /// Deletes a closed run's activities, timers and buffered events.
     case deleteRunState(runSeq: Int64)
 }
 
@@ -151,7 +133,6 @@ public struct RecoveredState: Sendable {
         public var event: HistoryEvent
     }
     public var executions: [Execution] = []
-    public var workflowTasks: [WorkflowTaskRow] = []
     public var activities: [Activity] = []
     public var timers: [TimerRow] = []
     public var bufferedEvents: [BufferedEvent] = []

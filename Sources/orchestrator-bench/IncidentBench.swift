@@ -18,13 +18,18 @@ struct IncidentBench: AsyncParsableCommand {
     @Option(help: "Client connections the incidents share.") var connections = 4
     @Option(help: "full, normal or off.") var synchronous = "full"
     @Option(help: "Where the executables are (default: next to this one).") var binDir: String?
+    @Flag(help: "Keep the run's directory (database, server and worker logs) and print its path on stderr.")
+    var keep = false
 
     func run() async throws {
         let stack = try BenchStack(
             binDirectory: binDir.map { URL(fileURLWithPath: $0) } ?? ownBinDirectory(), synchronous: synchronous)
         try stack.startServer()
         for _ in 0..<workers { try stack.startWorker() }
-        defer { stack.stop() }
+        defer {
+            stack.stop(removeData: !keep)
+            if keep { FileHandle.standardError.write(Data("kept \(stack.directory.path)\n".utf8)) }
+        }
         var clients: [OrchestratorClient] = []
         for index in 0..<max(1, connections) { clients.append(try await stack.connect(identity: "bench-\(index)")) }
         // Warm up: the workers connect and poll.

@@ -61,6 +61,68 @@ struct RecoveryTests {
         await server.stop()
     }
 
+    @Test("a pending task found in the history after a restart keeps its attempt, and a completed one is not re-run")
+    func pendingTaskFromHistory() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server = try await TestServer.start(dataDirectory: directory)
+        let client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "retried", workflowType: "T", taskQueue: "q"))
+        _ = try await client.send(StartWorkflowRequest(workflowId: "done", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        for _ in 0..<2 {
+            let task = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+            if task.workflowId == "retried" {
+                // Attempt 2 is scheduled at once, and stays unstarted until the restart.
+                _ = try await worker.send(
+                    FailWorkflowTaskRequest(
+                        taskToken: task.taskToken, cause: .nonDeterministicError, failure: Failure(message: "bug")))
+            } else {
+                _ = try await worker.send(CompleteWorkflowTaskRequest(taskToken: task.taskToken, commands: []))
+            }
+        }
+        await server.stop()
+        server = try await TestServer.start(dataDirectory: directory)
+        let worker2 = try await server.connect(identity: "worker-2")
+        let task = try #require(try await worker2.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        #expect(task.workflowId == "retried")
+        #expect(task.attempt == 2)
+        #expect(task.events.last?.eventType == .workflowTaskStarted)
+        #expect(
+            try await worker2.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 300)).task == nil,
+            "the completed run has no task to hand out again")
+        await server.stop()
+    }
+
+    @Test("an activity's schedule-to-close deadline, derived from its row, still fires after a restart")
+    func activityDeadlineAfterRestart() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server = try await TestServer.start(dataDirectory: directory)
+        let client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        let first = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        _ = try await worker.send(
+            CompleteWorkflowTaskRequest(
+                taskToken: first.taskToken,
+                commands: [
+                    .scheduleActivityTask(
+                        ScheduleActivityTaskCommand(
+                            activityId: "1", activityType: "Nobody", taskQueue: "no-workers",
+                            scheduleToCloseTimeoutMs: 600))
+                ]))
+        await server.stop()
+        server = try await TestServer.start(dataDirectory: directory)
+        let worker2 = try await server.connect(identity: "worker-2")
+        let task = try #require(try await worker2.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        let timeouts = task.events.filter { $0.eventType == .activityTaskTimedOut }
+        #expect(timeouts.count == 1)
+        let client2 = try await server.connect()
+        #expect(try await client2.send(DescribeWorkflowRequest(workflowId: "wf")).pendingActivities.isEmpty)
+        await server.stop()
+    }
+
     @Test("a timer canceled while its firing waited in the buffer does not fire after a restart")
     func canceledBufferedFiringStaysCanceled() async throws {
         let directory = makeTemporaryDirectory()

@@ -23,7 +23,7 @@ struct SQLiteStoreTests {
     @Test("a new database gets every migration, WAL and synchronous=FULL")
     func migrationsAndPragmas() async throws {
         try await withStore { store, _ throws in
-            #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
+            #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
             #expect(try store.journalMode() == "wal")
             #expect(try store.synchronousSetting() == 2)
         }
@@ -34,7 +34,7 @@ struct SQLiteStoreTests {
         try await withStore { store, directory in
             try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as [String: String])])
             let again = try SQLiteStore(directory: directory)
-            #expect(try again.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
+            #expect(try again.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
             #expect(try again.execution(runId: "run-1")?.workflowId == "wf")
         }
     }
@@ -138,7 +138,7 @@ struct SQLiteStoreTests {
             }
         }
         let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order"])
+        #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
         #expect(try store.events(runSeq: 1) == Array(events[0...1]))
         #expect(try store.events(runSeq: 2) == Array(events[0...1]))
         // New events follow the migrated ones; an event id is still unique within its run.
@@ -148,6 +148,32 @@ struct SQLiteStoreTests {
         await #expect(throws: (any Error).self) {
             try await store.commit([.appendEvents(runSeq: 2, [events[1]])])
         }
+    }
+
+    @Test("moving to derived task rows drops the workflow task table and the activity deadline timers only")
+    func derivedTaskRowsMigration() async throws {
+        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(SQLiteStore.fileName).path
+        do {
+            // A database as the second release left it: a pending task's row, an activity with its deadline timer.
+            let queue = try DatabaseQueue(path: path)
+            try StoreMigrations.migrator.migrate(queue, upTo: "v2-history-append-order")
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO workflow_tasks VALUES (1, 2, 1, 'q', 3)")
+                for (key, eventId) in [("activity-deadline/5", 5), ("activity-retry/5", 5), ("user/t", 6)] {
+                    try db.execute(sql: "INSERT INTO timers VALUES (1, ?, 99, ?)", arguments: [key, eventId])
+                }
+            }
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(try store.appliedMigrations().last == "v3-derived-task-rows")
+        #expect(try store.loadRecoveredState().timers.map(\.key).sorted() == ["activity-retry/5", "user/t"])
+        let tables = try await DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table'")
+        }
+        #expect(!tables.contains("workflow_tasks"))
     }
 
     @Test("a failing batch changes nothing")
@@ -179,10 +205,6 @@ struct SQLiteStoreTests {
             try await store.commit([
                 .upsertExecution(row(1), state: ["a": 1]),
                 .upsertExecution(row(2, workflowId: "closed", status: .completed), state: ["a": 2]),
-                .putWorkflowTask(
-                    WorkflowTaskRow(
-                        runSeq: 1, scheduledEventId: 2, attempt: 1, taskQueue: "q",
-                        scheduledTime: Timestamp(milliseconds: 3))),
                 .putActivity(
                     ActivityRow(
                         runSeq: 1, scheduledEventId: 5, activityId: "1", activityType: "N", taskQueue: "q", attempt: 2),
@@ -197,7 +219,6 @@ struct SQLiteStoreTests {
             let state = try store.loadRecoveredState()
             #expect(state.executions.map(\.row.runId) == ["run-1"])
             #expect(state.maxRunSeq == 2)
-            #expect(state.workflowTasks.map(\.scheduledEventId) == [2])
             #expect(state.activities.map(\.row.attempt) == [2])
             #expect(state.timers.map(\.key) == ["user/t"])
             #expect(state.bufferedEvents.map(\.event) == [buffered])
@@ -205,7 +226,7 @@ struct SQLiteStoreTests {
             try await store.commit([.deleteRunState(runSeq: 1)])
             let after = try store.loadRecoveredState()
             #expect(
-                after.workflowTasks.isEmpty && after.activities.isEmpty && after.timers.isEmpty
+                after.activities.isEmpty && after.timers.isEmpty
                     && after.bufferedEvents.isEmpty)
         }
     }
