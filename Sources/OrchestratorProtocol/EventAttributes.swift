@@ -509,6 +509,32 @@ extension EventAttributes {
             object.int("startedEventId", a.startedEventId)
             object.string("timerId", a.timerId)
             object.int("workflowTaskCompletedEventId", a.workflowTaskCompletedEventId)
+        case .activityTaskScheduled(let a):
+            object.string("activityId", a.activityId)
+            object.string("activityType", a.activityType)
+            object.int("heartbeatTimeoutMs", a.heartbeatTimeoutMs)
+            try object.payload("input", a.input)
+            object.raw("retryPolicy", try a.retryPolicy.canonicalJSON())
+            object.int("scheduleToCloseTimeoutMs", a.scheduleToCloseTimeoutMs)
+            object.int("startToCloseTimeoutMs", a.startToCloseTimeoutMs)
+            object.string("taskQueue", a.taskQueue)
+            object.int("workflowTaskCompletedEventId", a.workflowTaskCompletedEventId)
+        case .workflowExecutionStarted(let a) where a.searchAttributes == nil:
+            object.int("attempt", Int64(a.attempt))
+            object.string("continuedExecutionRunId", a.continuedExecutionRunId)
+            object.string("firstExecutionRunId", a.firstExecutionRunId)
+            object.string("identity", a.identity)
+            try object.payload("input", a.input)
+            object.int("parentInitiatedEventId", a.parentInitiatedEventId)
+            object.string("parentRunId", a.parentRunId)
+            object.string("parentWorkflowId", a.parentWorkflowId)
+            object.string("requestId", a.requestId)
+            object.string("taskQueue", a.taskQueue)
+            object.int("workflowTaskTimeoutMs", a.workflowTaskTimeoutMs)
+            object.string("workflowType", a.workflowType)
+        case .workflowExecutionCompleted(let a):
+            try object.payload("result", a.result)
+            object.int("workflowTaskCompletedEventId", a.workflowTaskCompletedEventId)
         default:
             return try MessageCodec.encodeBytes(self)
         }

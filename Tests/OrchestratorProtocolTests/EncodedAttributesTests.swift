@@ -88,6 +88,38 @@ struct EncodedAttributesTests {
                 .init(
                     scheduledEventId: 6, identity: "w", attempt: 2,
                     lastFailure: Failure(message: "boom", type: "NotifyError"))))
+        let policies = [
+            RetryPolicy(),
+            RetryPolicy(
+                initialIntervalMs: 250, backoffCoefficient: 1.5, maximumIntervalMs: 10_000, maximumAttempts: 7,
+                nonRetryableErrorTypes: ["Bad \"input\"", "ü"]),
+        ]
+        for (index, payload) in payloads.enumerated() {
+            let identity = identities[index % identities.count]
+            let optional: Int64? = index.isMultiple(of: 2) ? nil : 60_000
+            attributes.append(
+                .activityTaskScheduled(
+                    .init(
+                        activityId: identity ?? "1", activityType: "NotifyIncident", taskQueue: "incident-task-queue",
+                        input: payload, scheduleToCloseTimeoutMs: optional, startToCloseTimeoutMs: 10_000,
+                        heartbeatTimeoutMs: optional.map { $0 / 10 }, retryPolicy: policies[index % policies.count],
+                        workflowTaskCompletedEventId: 4)))
+            attributes.append(
+                .workflowExecutionStarted(
+                    .init(
+                        workflowType: "IncidentWorkflow", taskQueue: identity ?? "q", input: payload,
+                        workflowTaskTimeoutMs: 10_000, identity: identity, requestId: identity, attempt: 1,
+                        firstExecutionRunId: "0b5e6f1c-8d1e-4f7a-9c57-2f2b8f0f6a11",
+                        continuedExecutionRunId: index == 1 ? "c" : nil, parentWorkflowId: index == 2 ? "p" : nil,
+                        parentRunId: index == 2 ? "pr" : nil, parentInitiatedEventId: index == 2 ? 5 : nil)))
+            attributes.append(.workflowExecutionCompleted(.init(result: payload, workflowTaskCompletedEventId: 12)))
+        }
+        attributes.append(
+            .workflowExecutionStarted(
+                .init(
+                    workflowType: "T", taskQueue: "q", input: nil, workflowTaskTimeoutMs: 1, identity: nil,
+                    requestId: nil, attempt: 1, firstExecutionRunId: "r",
+                    searchAttributes: ["service": "payment-api", "level": 2])))
         for value in attributes {
             let direct = try value.canonicalJSON()
             let codable = try MessageCodec.encodeBytes(value)
