@@ -41,9 +41,13 @@ extension Response {
             object.string("runId", result.runId)
         case .pollWorkflowTask(let result):
             if let task = result.task { object.append("task", try encoder.encode(task, key: MemberKey("task"))) }
+        case .pollActivityTask(let result):
+            if let task = result.task { object.append("task", task.directlyEncoded()) }
         case .completeWorkflowTask(let result):
             if let activities = result.activityTasks {
-                object.append("activityTasks", try encoder.encode(activities, key: MemberKey("activityTasks")))
+                let array = ArrayBox()
+                array.items = activities.map { $0.directlyEncoded() }
+                object.append("activityTasks", .array(array))
             }
             if let task = result.workflowTask {
                 object.append("workflowTask", try encoder.encode(task, key: MemberKey("workflowTask")))

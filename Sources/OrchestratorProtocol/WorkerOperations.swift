@@ -271,6 +271,33 @@ public struct RespondQueryRequest: Sendable, Hashable, Codable {
     }
 }
 
+extension ActivityTask {
+    /// The task's canonical JSON object, built without Codable's containers (an eager activity rides
+    /// in the answer to the completion that scheduled it; 2–3 per incident).
+    func directlyEncoded() -> EncodedValue {
+        let box = ObjectBox(capacity: 15, inCanonicalOrder: true)
+        // In canonical (sorted) key order; absent optionals are left out, as Codable does.
+        box.members.append((key: "activityId", value: .string(activityId)))
+        box.members.append((key: "activityType", value: .string(activityType)))
+        box.members.append((key: "attempt", value: .int(Int64(attempt))))
+        box.members.append((key: "currentAttemptScheduledTime", value: .string(currentAttemptScheduledTime.iso8601)))
+        if let heartbeatDetails { box.members.append((key: "heartbeatDetails", value: .payload(heartbeatDetails))) }
+        if let heartbeatTimeoutMs { box.members.append((key: "heartbeatTimeoutMs", value: .int(heartbeatTimeoutMs))) }
+        if let input { box.members.append((key: "input", value: .payload(input))) }
+        box.members.append((key: "runId", value: .string(runId)))
+        if let scheduleToCloseTimeoutMs {
+            box.members.append((key: "scheduleToCloseTimeoutMs", value: .int(scheduleToCloseTimeoutMs)))
+        }
+        box.members.append((key: "scheduledTime", value: .string(scheduledTime.iso8601)))
+        box.members.append((key: "startToCloseTimeoutMs", value: .int(startToCloseTimeoutMs)))
+        box.members.append((key: "startedTime", value: .string(startedTime.iso8601)))
+        box.members.append((key: "taskToken", value: .string(taskToken)))
+        box.members.append((key: "workflowId", value: .string(workflowId)))
+        box.members.append((key: "workflowType", value: .string(workflowType)))
+        return .object(box)
+    }
+}
+
 extension WorkflowTask {
     /// The task's canonical JSON object, built without Codable's containers (its events too, when
     /// their attribute bytes are known); `encoder` encodes what is not built directly.

@@ -35,7 +35,31 @@ struct DirectMessageTests {
         .response(id: 16, .failWorkflowTask(Empty())),
         .response(id: UInt64.max, .respondQuery(Empty())),
         .error(id: 17, OrchestratorError(.notFound, "no such workflow")),
+        .response(
+            id: 18,
+            .completeWorkflowTask(
+                CompleteWorkflowTaskResponse(workflowTask: task, activityTasks: [activity(optionals: true)]))),
+        .response(
+            id: 19,
+            .completeWorkflowTask(
+                CompleteWorkflowTaskResponse(activityTasks: [activity(optionals: false), activity(optionals: true)]))),
+        .response(id: 20, .pollActivityTask(PollActivityTaskResponse(task: activity(optionals: true)))),
+        .response(id: 21, .pollActivityTask(PollActivityTaskResponse(task: activity(optionals: false)))),
+        .response(id: 22, .pollActivityTask(PollActivityTaskResponse(task: nil))),
     ]
+
+    /// An activity task with every optional member, or none.
+    static func activity(optionals: Bool) -> ActivityTask {
+        ActivityTask(
+            taskToken: "at.1.7.2", workflowId: "incident-\"ü\"", runId: "r-1", workflowType: "Incident",
+            activityId: "notify\n1", activityType: "NotifyIncident",
+            input: optionals ? ["kind": "opened", "level": 0, "responder": .null] : nil, attempt: 2,
+            scheduledTime: Timestamp(milliseconds: 1_764_650_000_123),
+            currentAttemptScheduledTime: Timestamp(milliseconds: 1_764_650_001_000),
+            startedTime: Timestamp(milliseconds: 1_764_650_001_007), scheduleToCloseTimeoutMs: optionals ? 60_000 : nil,
+            startToCloseTimeoutMs: 10_000, heartbeatTimeoutMs: optionals ? 2_000 : nil,
+            heartbeatDetails: optionals ? ["progress": [1, 2.5]] : nil)
+    }
 
     @Test("each answer", arguments: messages)
     func answer(_ message: ServerMessage) throws {
