@@ -19,6 +19,7 @@ extension Engine {
                 taskQueue: row.taskQueue, startTime: row.startTime, searchAttributes: row.searchAttributes,
                 persisted: persisted)
             execution.committedEventId = row.historyLength
+            execution.writtenColumns = row.visibilityColumns
             executions[row.runSeq] = execution
             runSeqByRunId[row.runId] = row.runSeq
             currentRunByWorkflowId[row.workflowId] = row.runSeq

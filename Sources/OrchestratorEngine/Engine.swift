@@ -201,7 +201,15 @@ public actor Engine {
                 execution.unpersisted.removeAll(keepingCapacity: true)
                 actions.append(.historyAdvanced(runSeq: execution.runSeq, through: last.eventId))
             }
-            operations.append(.upsertExecution(execution.row, state: execution.persisted))
+            let row = execution.row
+            if execution.writtenColumns == row.visibilityColumns {
+                operations.append(
+                    .updateExecutionState(
+                        runSeq: row.runSeq, historyLength: row.historyLength, state: execution.persisted))
+            } else {
+                operations.append(.upsertExecution(row, state: execution.persisted))
+                execution.writtenColumns = row.visibilityColumns
+            }
         }
         operations.append(contentsOf: pendingOperations)
         actions.append(contentsOf: pendingActions)

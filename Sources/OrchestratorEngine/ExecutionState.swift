@@ -223,6 +223,10 @@ final class Execution {
     var committedEventId: Int64 = 0
     /// Whether the run's row must be written in the next batch.
     var dirty = false
+    /// The row's visibility columns as last written (nil before its first write): while they are
+    /// unchanged a batch updates only the history length and the state blob, and leaves the
+    /// row's indexed columns alone.
+    var writtenColumns: ExecutionRow.VisibilityColumns?
     /// The worker connection that completed the last workflow task and caches the run.
     var stickyConnection: UInt64?
     /// Queries waiting for the running or scheduled workflow task to complete.

@@ -137,6 +137,18 @@ public final class SQLiteStore: HistoryStore {
                     bind.text(searchAttributes)
                     bind.blob(stateBytes)
                 }
+            case .updateExecutionState(let runSeq, let historyLength, let state):
+                let statement = try db.cachedStatement(
+                    sql: "UPDATE executions SET history_length = ?, state = ? WHERE run_seq = ?")
+                let stateBytes = try Self.encode(state)
+                try run(statement, in: db) { bind in
+                    bind.int(historyLength)
+                    bind.blob(stateBytes)
+                    bind.int(runSeq)
+                }
+                guard sqlite3_changes(db.sqliteConnection) == 1 else {
+                    throw StoreError("no executions row for run_seq \(runSeq) to update; the engine's memory and the database disagree")
+                }
             case .appendEvents(let runSeq, let events):
                 let statement = try db.cachedStatement(
                     sql:

@@ -16,6 +16,19 @@ public struct ExecutionRow: Sendable, Hashable {
     public var historyLength: Int64
     public var searchAttributes: [String: JSONValue]?
 
+    /// The columns besides the history length and state that change while a run lives: when they
+    /// have not changed since the row was written, ``StoreOperation/updateExecutionState(runSeq:historyLength:state:)``
+    /// suffices.
+    public struct VisibilityColumns: Sendable, Hashable {
+        public var status: WorkflowExecutionStatus
+        public var closeTime: Timestamp?
+        public var searchAttributes: [String: JSONValue]?
+    }
+
+    public var visibilityColumns: VisibilityColumns {
+        VisibilityColumns(status: status, closeTime: closeTime, searchAttributes: searchAttributes)
+    }
+
     public init(
         runSeq: Int64, runId: String, workflowId: String, workflowType: String, taskQueue: String,
         status: WorkflowExecutionStatus, startTime: Timestamp, closeTime: Timestamp?, historyLength: Int64,
@@ -101,6 +114,9 @@ public struct RequestIdRow: Sendable, Hashable {
 public enum StoreOperation: Sendable {
     /// Inserts or replaces the run's row; `state` is encoded as JSON into the `state` column.
     case upsertExecution(ExecutionRow, state: any Encodable & Sendable)
+    /// Updates an existing row's history length and state only (its other columns are unchanged);
+    /// the commit fails if the row does not exist.
+    case updateExecutionState(runSeq: Int64, historyLength: Int64, state: any Encodable & Sendable)
     /// Appends events (ids must follow the stored ones).
     case appendEvents(runSeq: Int64, [HistoryEvent])
     case putActivity(ActivityRow, state: any Encodable & Sendable)

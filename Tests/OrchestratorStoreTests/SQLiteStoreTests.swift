@@ -176,6 +176,28 @@ struct SQLiteStoreTests {
         #expect(!tables.contains("workflow_tasks"))
     }
 
+    @Test("a state update changes the history length and state only, and fails the batch for a missing row")
+    func updateExecutionState() async throws {
+        try await withStore { store, _ in
+            var first = row(1)
+            first.searchAttributes = ["service": "payment-api"]
+            try await store.commit([.upsertExecution(first, state: ["a": 1])])
+            try await store.commit([.updateExecutionState(runSeq: 1, historyLength: 7, state: ["a": 2])])
+            var expected = first
+            expected.historyLength = 7
+            #expect(try store.execution(runId: "run-1") == expected)
+            let recovered = try #require(try store.loadRecoveredState().executions.first)
+            #expect(try MessageCodec.decode(JSONValue.self, from: recovered.state) == ["a": 2])
+            await #expect(throws: StoreError.self) {
+                try await store.commit([
+                    .updateExecutionState(runSeq: 1, historyLength: 9, state: ["a": 3]),
+                    .updateExecutionState(runSeq: 2, historyLength: 1, state: ["a": 1]),
+                ])
+            }
+            #expect(try store.execution(runId: "run-1")?.historyLength == 7, "the failed batch changed nothing")
+        }
+    }
+
     @Test("a failing batch changes nothing")
     func atomicBatch() async throws {
         try await withStore { store, _ in
