@@ -165,6 +165,20 @@ struct CodecTests {
         #expect(try JSONValue(jsonText: text) == value)
         #expect(value["int"]?.intValue == 9_007_199_254_740_993)
     }
+
+    @Test("object members are written in the order of their keys' UTF-8 bytes, at every size")
+    func objectKeyOrder() throws {
+        let special = ["", "a", "ab", "b", "B", "Z", "a b", "é", "z", "ü", "😀", "\u{7f}", "0", "-"]
+        for count in [0, 1, 2, 3, 8, 14, 40] {
+            var keys = Array(special.prefix(count))
+            while keys.count < count { keys.append("k\(keys.count * 7919 % 100)-\(keys.count)") }
+            let object = JSONValue.object(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, .int(Int64($0))) }))
+            let text = object.jsonText
+            let sorted = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let expected = sorted.map { key in "\(JSONValue.string(key).jsonText):\(object[key]!.jsonText)" }
+            #expect(text == "{" + expected.joined(separator: ",") + "}", "\(count) keys")
+        }
+    }
 }
 
 @Suite("Framing")

@@ -57,12 +57,32 @@ struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
-            let sorted = members.sorted { JSONKeys.precedes($0.key, $1.key) }
-            for (offset, member) in sorted.enumerated() {
-                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(string: member.key)
-                bytes.append(UInt8(ascii: ":"))
-                try write(member.value)
+            // Keys in canonical order, by sorting the dictionary's indices in a temporary (stack)
+            // buffer: payload objects are small, and a sorted copy of the members was a heap
+            // allocation and a retain of every value per object written.
+            try withUnsafeTemporaryAllocation(of: [String: JSONValue].Index.self, capacity: members.count) {
+                (order) throws(JSONWriteError) in
+                order.initialize(repeating: members.startIndex)
+                defer { _ = order.deinitialize() }
+                var count = 0
+                for index in members.indices {
+                    // Insertion sort: keys are unique, objects are small.
+                    let key = members[index].key
+                    var position = count
+                    while position > 0 && JSONKeys.precedes(key, members[order[position - 1]].key) {
+                        order[position] = order[position - 1]
+                        position -= 1
+                    }
+                    order[position] = index
+                    count += 1
+                }
+                for offset in 0..<count {
+                    if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                    let member = members[order[offset]]
+                    write(string: member.key)
+                    bytes.append(UInt8(ascii: ":"))
+                    try write(member.value)
+                }
             }
             bytes.append(UInt8(ascii: "}"))
         }
