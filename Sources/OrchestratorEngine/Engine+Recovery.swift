@@ -38,7 +38,9 @@ extension Engine {
             execution.activities[decoded.scheduledEventId] = decoded
             execution.activityIds[decoded.activityId] = decoded.scheduledEventId
             if let deadline = decoded.deadline {
-                addTimer(.activityDeadline(runSeq: execution.runSeq, scheduledEventId: decoded.scheduledEventId), at: deadline)
+                addTimer(
+                    .activityDeadline(runSeq: execution.runSeq, scheduledEventId: decoded.scheduledEventId),
+                    at: deadline)
             }
         }
         for timer in state.timers {

@@ -147,7 +147,9 @@ public final class SQLiteStore: HistoryStore {
                     bind.int(runSeq)
                 }
                 guard sqlite3_changes(db.sqliteConnection) == 1 else {
-                    throw StoreError("no executions row for run_seq \(runSeq) to update; the engine's memory and the database disagree")
+                    throw StoreError(
+                        "no executions row for run_seq \(runSeq) to update; the engine's memory and the database disagree"
+                    )
                 }
             case .appendEvents(let runSeq, let events):
                 let statement = try db.cachedStatement(

@@ -71,7 +71,8 @@ struct RecoveryTests {
         _ = try await client.send(StartWorkflowRequest(workflowId: "done", workflowType: "T", taskQueue: "q"))
         let worker = try await server.connect(identity: "worker")
         for _ in 0..<2 {
-            let task = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+            let task = try #require(
+                try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
             if task.workflowId == "retried" {
                 // Attempt 2 is scheduled at once, and stays unstarted until the restart.
                 _ = try await worker.send(

@@ -172,7 +172,8 @@ struct CodecTests {
         for count in [0, 1, 2, 3, 8, 14, 40] {
             var keys = Array(special.prefix(count))
             while keys.count < count { keys.append("k\(keys.count * 7919 % 100)-\(keys.count)") }
-            let object = JSONValue.object(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, .int(Int64($0))) }))
+            let object = JSONValue.object(
+                Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, .int(Int64($0))) }))
             let text = object.jsonText
             let sorted = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             let expected = sorted.map { key in "\(JSONValue.string(key).jsonText):\(object[key]!.jsonText)" }

@@ -23,7 +23,10 @@ struct SQLiteStoreTests {
     @Test("a new database gets every migration, WAL and synchronous=FULL")
     func migrationsAndPragmas() async throws {
         try await withStore { store, _ throws in
-            #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
+            #expect(
+                try store.appliedMigrations() == [
+                    "v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows",
+                ])
             #expect(try store.journalMode() == "wal")
             #expect(try store.synchronousSetting() == 2)
         }
@@ -34,7 +37,10 @@ struct SQLiteStoreTests {
         try await withStore { store, directory in
             try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as [String: String])])
             let again = try SQLiteStore(directory: directory)
-            #expect(try again.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
+            #expect(
+                try again.appliedMigrations() == [
+                    "v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows",
+                ])
             #expect(try again.execution(runId: "run-1")?.workflowId == "wf")
         }
     }
@@ -138,7 +144,8 @@ struct SQLiteStoreTests {
             }
         }
         let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
+        #expect(
+            try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
         #expect(try store.events(runSeq: 1) == Array(events[0...1]))
         #expect(try store.events(runSeq: 2) == Array(events[0...1]))
         // New events follow the migrated ones; an event id is still unique within its run.
