@@ -119,14 +119,7 @@ public final class FileNotificationSink: NotificationSink, Sendable {
                 receipts.append(NotificationReceipt(key: delivery.key, delivered: false, at: now))
                 continue
             }
-            let notification = delivery.notification
-            let line: [String: JSONValue] = [
-                "key": .string(delivery.key), "incident": .string(notification.incident),
-                "service": .string(notification.service), "kind": .string(notification.kind.rawValue),
-                "level": .int(Int64(notification.level)),
-                "responder": notification.responder.map(JSONValue.string) ?? .null, "at": .string(now),
-            ]
-            bytes += try MessageCodec.encodeBytes(JSONValue.object(line))
+            bytes += Self.line(delivery.notification, key: delivery.key, at: now)
             bytes.append(UInt8(ascii: "\n"))
             added.insert(delivery.key)
             receipts.append(NotificationReceipt(key: delivery.key, delivered: true, at: now))
@@ -140,27 +133,57 @@ public final class FileNotificationSink: NotificationSink, Sendable {
             throw SinkError("syncing \(path) failed: \(String(cString: strerror(errno)))")
         }
         file.offset += bytes.count
-        file.keys.formUnion(added)
+        for key in added { file.keys.insert(key) }
         return receipts
+    }
+
+    /// A notification's line: its canonical JSON object, `responder` written as null when there is none.
+    public static func line(_ notification: Notification, key: String, at: String) -> [UInt8] {
+        var object = CanonicalObjectWriter()
+        object.string("at", at)
+        object.string("incident", notification.incident)
+        object.string("key", key)
+        object.string("kind", notification.kind.rawValue)
+        object.int("level", Int64(notification.level))
+        if let responder = notification.responder {
+            object.string("responder", responder)
+        } else {
+            object.raw("responder", Array("null".utf8))
+        }
+        object.string("service", notification.service)
+        return object.finish()
     }
 
     /// Reads the lines other processes appended since this one last looked, remembering their keys.
     private func catchUp(_ fd: Int32) {
+        let file = self.file
+        // A line cut by the last read waits here; whole lines are read from the buffer in place.
+        var partial = file.partialLine
+        file.partialLine = []
         while true {
             let count = file.buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(file.offset)) }
             if count <= 0 { break }
             file.offset += count
-            for byte in file.buffer[0..<count] {
-                if byte == UInt8(ascii: "\n") {
-                    if let line = try? MessageCodec.decode(KeyOnly.self, from: file.partialLine) {
-                        file.keys.insert(line.key)
+            file.buffer.withUnsafeBytes { raw in
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                var start = 0
+                while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
+                    let key: KeyOnly?
+                    if partial.isEmpty {
+                        key = try? MessageCodec.decode(KeyOnly.self, from: line)
+                    } else {
+                        partial.append(contentsOf: line)
+                        key = try? MessageCodec.decode(KeyOnly.self, from: partial)
+                        partial.removeAll(keepingCapacity: true)
                     }
-                    file.partialLine.removeAll(keepingCapacity: true)
-                } else {
-                    file.partialLine.append(byte)
+                    if let key { file.keys.insert(key.key) }
+                    start = newline + 1
                 }
+                partial.append(contentsOf: bytes[start...])
             }
         }
+        file.partialLine = partial
     }
 
     private struct KeyOnly: Decodable {

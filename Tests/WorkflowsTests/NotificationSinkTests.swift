@@ -79,4 +79,47 @@ struct NotificationSinkTests {
         #expect(written.count == 2)
         #expect(written.last?["responder"] == .string("alice"))
     }
+
+    @Test("a sink learns every key of a file larger than its read buffer, lines cut across reads included")
+    func catchUpAcrossReads() async throws {
+        let path = try temporaryLog()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        // About 200 KiB of lines written by another process: reads of 64 KiB cut lines in the middle.
+        let other = try FileNotificationSink(path: path)
+        let keys = (0..<1_200).map { "incident-\($0)/run-\(String(repeating: "x", count: $0 % 97))/\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, key) in keys.enumerated() {
+                group.addTask {
+                    _ = try await other.deliver(
+                        Notification(
+                            incident: "incident-\(index)", service: "svc", kind: .escalated, level: index % 4,
+                            responder: index.isMultiple(of: 3) ? nil : "r\"ü\""),
+                        idempotencyKey: key)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let sink = try FileNotificationSink(path: path)
+        for key in keys {
+            let receipt = try await sink.deliver(
+                Notification(incident: "i", service: "s", kind: .opened, level: 0, responder: nil), idempotencyKey: key)
+            #expect(!receipt.delivered, "\(key) is already in the file")
+        }
+        #expect(try lines(path).count == keys.count)
+    }
+
+    @Test("a line is the notification's canonical JSON object, responder null when there is none")
+    func lineFormat() throws {
+        for responder in [nil, "alice", "a \"quoted\" ü\n"] as [String?] {
+            let notification = Notification(
+                incident: "incident-payment-api", service: "payment-api", kind: .acked, level: 2, responder: responder)
+            let expected: [String: JSONValue] = [
+                "key": "k/1", "incident": "incident-payment-api", "service": "payment-api", "kind": "acked", "level": 2,
+                "responder": responder.map(JSONValue.string) ?? .null, "at": "2026-11-22T10:15:30.125Z",
+            ]
+            #expect(
+                FileNotificationSink.line(notification, key: "k/1", at: "2026-11-22T10:15:30.125Z")
+                    == (try MessageCodec.encodeBytes(JSONValue.object(expected))))
+        }
+    }
 }
