@@ -19,21 +19,9 @@ struct RunParameters {
 }
 
 extension Engine {
-    /// A time-ordered (version 7, RFC 9562) UUID in lowercase: the Unix time in milliseconds, then
-    /// 74 random bits from the system's generator (`getrandom`; Foundation's `UUID()` opens, reads
-    /// and closes /dev/urandom for each one). Ids made later sort after earlier ones, so new rows of
-    /// the run id's unique index go to its last page instead of a random one of every commit.
+    /// A run id: a time-ordered UUID, so new rows of the run id's unique index go to its last page.
     nonisolated static func makeRunId(unixMilliseconds: Int64 = Timestamp.now().milliseconds) -> String {
-        var generator = SystemRandomNumberGenerator()
-        var words = (generator.next() as UInt64, generator.next() as UInt64)
-        let uuid = withUnsafeMutableBytes(of: &words) { bytes in
-            let time = UInt64(clamping: unixMilliseconds)
-            for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: time >> (8 * (5 - index))) }
-            bytes[6] = (bytes[6] & 0x0F) | 0x70  // version 7
-            bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
-            return UUID(uuid: bytes.load(as: uuid_t.self))
-        }
-        return uuid.uuidString.lowercased()
+        TimeOrderedUUID.make(unixMilliseconds: unixMilliseconds)
     }
 
     /// Creates a run: WorkflowExecutionStarted, optional signal, first WorkflowTaskScheduled.

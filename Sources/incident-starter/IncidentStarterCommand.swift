@@ -154,7 +154,8 @@ struct IncidentStarterCommand: AsyncParsableCommand {
                 input: try PayloadCoding.encode(
                     IncidentWorkflow.Input(
                         service: service.precomposedStringWithCanonicalMapping, escalateAfterMs: escalate)),
-                requestId: UUID().uuidString, workflowIdReusePolicy: .allowDuplicate, workflowIdConflictPolicy: .fail,
+                requestId: TimeOrderedUUID.make(), workflowIdReusePolicy: .allowDuplicate,
+                workflowIdConflictPolicy: .fail,
                 searchAttributes: ["service": .string(service.precomposedStringWithCanonicalMapping)],
                 identity: client.identity))
         if json {
@@ -170,7 +171,7 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         let response = try await client.send(
             SignalWorkflowRequest(
                 workflowId: workflowId, signalName: signal.name, input: try PayloadCoding.encode(input),
-                requestId: UUID().uuidString, identity: client.identity))
+                requestId: TimeOrderedUUID.make(), identity: client.identity))
         if json {
             try printJSON(["workflowId": workflowId, "runId": response.runId, "signal": signal.name])
         } else {

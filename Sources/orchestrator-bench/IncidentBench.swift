@@ -18,6 +18,11 @@ struct IncidentBench: AsyncParsableCommand {
     @Option(help: "Client connections the incidents share.") var connections = 4
     @Option(help: "full, normal or off.") var synchronous = "full"
     @Option(help: "Where the executables are (default: next to this one).") var binDir: String?
+    @Flag(
+        help:
+            "Random (version 4) UUIDs as request ids, as Temporal's SDKs make them, instead of time-ordered ones (version 7), as incident-starter makes them."
+    )
+    var randomRequestIds = false
     @Flag(help: "Keep the run's directory (database, server and worker logs) and print its path on stderr.")
     var keep = false
 
@@ -34,6 +39,10 @@ struct IncidentBench: AsyncParsableCommand {
         for index in 0..<max(1, connections) { clients.append(try await stack.connect(identity: "bench-\(index)")) }
         // Warm up: the workers connect and poll.
         try await Task.sleep(for: .milliseconds(500))
+        let random = randomRequestIds
+        let newRequestId: @Sendable () -> String = {
+            random ? UUID().uuidString.lowercased() : TimeOrderedUUID.make()
+        }
         let samples = SampleStore()
         let failures = FailureList()
         let cpuBefore = stack.cpuMilliseconds
@@ -48,7 +57,7 @@ struct IncidentBench: AsyncParsableCommand {
                 let client = clients[number % clients.count]
                 group.addTask {
                     do {
-                        try await runIncident(number, client: client, samples: samples)
+                        try await runIncident(number, client: client, samples: samples, newRequestId: newRequestId)
                     } catch {
                         failures.add("incident \(number): \(error)")
                     }
@@ -78,6 +87,7 @@ struct IncidentBench: AsyncParsableCommand {
             "concurrency": .int(Int64(concurrency)),
             "workers": .int(Int64(workers)),
             "synchronous": .string(synchronous),
+            "request_ids": .string(randomRequestIds ? "random" : "time-ordered"),
             "wall_s": .double((wall * 1000).rounded() / 1000),
             "incidents_per_s": .double((Double(incidents - problems.count) / wall * 10).rounded() / 10),
             "start_p50_ms": .double(start.p50), "start_p99_ms": .double(start.p99),
@@ -122,7 +132,10 @@ struct Samples: Sendable {
 }
 
 /// One incident of the workload, timing each request; throws if the incident does not behave.
-func runIncident(_ number: Int, client: OrchestratorClient, samples: SampleStore) async throws {
+/// Each start and signal carries a new request id from `newRequestId`.
+func runIncident(
+    _ number: Int, client: OrchestratorClient, samples: SampleStore, newRequestId: () -> String
+) async throws {
     let service = "bench-\(UUID().uuidString.prefix(8))-\(number)"
     let workflowId = IncidentWorkflow.workflowId(service: service)
     func timed<T>(_ keyPath: WritableKeyPath<Samples, [Double]>, _ body: () async throws -> T) async throws -> T {
@@ -137,7 +150,7 @@ func runIncident(_ number: Int, client: OrchestratorClient, samples: SampleStore
             StartWorkflowRequest(
                 workflowId: workflowId, workflowType: IncidentWorkflow.name, taskQueue: IncidentWorkflow.taskQueue,
                 input: try PayloadCoding.encode(IncidentWorkflow.Input(service: service, escalateAfterMs: 30_000)),
-                requestId: "\(workflowId)-start"))
+                requestId: newRequestId()))
     }
     for (index, signal) in [
         (IncidentWorkflow.addAlert.name, try PayloadCoding.encode(AddAlert(alertID: "ALERT-001"))),
@@ -146,7 +159,7 @@ func runIncident(_ number: Int, client: OrchestratorClient, samples: SampleStore
         _ = try await timed(\.signal) {
             try await client.send(
                 SignalWorkflowRequest(
-                    workflowId: workflowId, signalName: signal.0, input: signal.1, requestId: "\(workflowId)-\(index)"))
+                    workflowId: workflowId, signalName: signal.0, input: signal.1, requestId: newRequestId()))
         }
     }
     let status = try await timed(\.query) {
@@ -162,7 +175,7 @@ func runIncident(_ number: Int, client: OrchestratorClient, samples: SampleStore
                 SignalWorkflowRequest(
                     workflowId: workflowId, signalName: name,
                     input: try PayloadCoding.encode(ResponderAction(responder: "alice")),
-                    requestId: "\(workflowId)-r\(index)"))
+                    requestId: newRequestId()))
         }
     }
     let result = try await timed(\.result) {
