@@ -64,7 +64,8 @@ extension Engine {
         }
         var requeuedTasks = 0
         var interruptedTasks = 0
-        for execution in executions.values {
+        // Oldest runs first, as the task table's order used to give them.
+        for execution in executions.values.sorted(by: { $0.runSeq < $1.runSeq }) {
             guard var task = Self.pendingWorkflowTask(in: execution.tail) else { continue }
             let startedEvent = execution.tail.last { event in
                 if case .workflowTaskStarted(let a) = event.attributes {
