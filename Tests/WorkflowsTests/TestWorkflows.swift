@@ -88,12 +88,18 @@ final class CounterWorkflow: Workflow {
     }
 }
 
+/// The timer of the Versioned workflows: long enough that a test can stop a worker between the
+/// run's first task and the timer's firing even on a loaded machine (at 50 ms, CI once saw the
+/// first worker take the task after the timer before it stopped, and the live non-determinism
+/// test never reached the broken worker).
+let versionedTimer = Duration.milliseconds(1_000)
+
 /// Version 1: a timer, then an activity.
 final class VersionedV1: Workflow {
     static let name = "Versioned"
     init(input: NoArguments) {}
     func run(context: WorkflowContext) async throws -> String {
-        try await context.sleep(for: .milliseconds(50))
+        try await context.sleep(for: versionedTimer)
         return try await context.execute(Echo.self, "v1", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
     }
 }
@@ -108,7 +114,7 @@ final class VersionedV2: Workflow {
             prefix = try await context.execute(
                 Echo.self, "hi ", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
         }
-        try await context.sleep(for: .milliseconds(50))
+        try await context.sleep(for: versionedTimer)
         return prefix
             + (try await context.execute(Echo.self, "v2", options: ActivityOptions(startToCloseTimeout: .seconds(5))))
     }
@@ -121,7 +127,7 @@ final class VersionedBroken: Workflow {
     func run(context: WorkflowContext) async throws -> String {
         let value = try await context.execute(
             Echo.self, "v1", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
-        try await context.sleep(for: .milliseconds(50))
+        try await context.sleep(for: versionedTimer)
         return value
     }
 }
