@@ -216,7 +216,7 @@ extension Engine {
                 event: .workflowExecutionCanceled(.init(details: c.details, workflowTaskCompletedEventId: completedId)))
 
         case .continueAsNewWorkflowExecution(let c):
-            let newRunId = Self.makeRunId()
+            let newRunId = GeneratedUUID.timeOrdered()
             let workflowType = c.workflowType ?? execution.workflowType
             let taskQueue = c.taskQueue ?? execution.taskQueue
             let timeout = c.workflowTaskTimeoutMs ?? execution.persisted.workflowTaskTimeoutMs
@@ -334,7 +334,8 @@ extension Engine {
         }
         let child = startRun(
             RunParameters(
-                workflowId: c.workflowId, runId: Self.makeRunId(), workflowType: c.workflowType, taskQueue: taskQueue,
+                workflowId: c.workflowId, runId: GeneratedUUID.timeOrdered(), workflowType: c.workflowType,
+                taskQueue: taskQueue,
                 input: c.input, workflowTaskTimeoutMs: timeout, identity: "workflow \(parent.workflowId)",
                 requestId: nil, searchAttributes: nil, firstExecutionRunId: nil, continuedExecutionRunId: nil,
                 parent: ParentReference(

@@ -19,11 +19,6 @@ struct RunParameters {
 }
 
 extension Engine {
-    /// A run id: a time-ordered UUID, so new rows of the run id's unique index go to its last page.
-    nonisolated static func makeRunId(unixMilliseconds: Int64 = Timestamp.now().milliseconds) -> String {
-        TimeOrderedUUID.make(unixMilliseconds: unixMilliseconds)
-    }
-
     /// Creates a run: WorkflowExecutionStarted, optional signal, first WorkflowTaskScheduled.
     @discardableResult
     func startRun(_ parameters: RunParameters, signal: WorkflowExecutionSignaledAttributes? = nil) -> Execution {
@@ -226,7 +221,7 @@ extension Engine {
         }
         let execution = startRun(
             RunParameters(
-                workflowId: request.workflowId, runId: Self.makeRunId(), workflowType: request.workflowType,
+                workflowId: request.workflowId, runId: GeneratedUUID.timeOrdered(), workflowType: request.workflowType,
                 taskQueue: request.taskQueue, input: request.input,
                 workflowTaskTimeoutMs: request.workflowTaskTimeoutMs ?? configuration.defaultWorkflowTaskTimeoutMs,
                 identity: request.identity, requestId: request.requestId, searchAttributes: request.searchAttributes,

@@ -470,20 +470,6 @@ public final class SQLiteStore: HistoryStore {
         }
     }
 
-    /// Counts of rows per table, for benchmarks and diagnostics.
-    public func tableCounts() throws -> [String: Int] {
-        try pool.read { db in
-            var counts: [String: Int] = [:]
-            for table in [
-                "executions", "history_events", "activity_tasks", "timers", "buffered_events",
-                "request_ids",
-            ] {
-                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
-            }
-            return counts
-        }
-    }
-
     // MARK: - Row decoding
 
     private static func executionRow(_ row: Row) throws -> ExecutionRow {

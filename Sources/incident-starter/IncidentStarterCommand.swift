@@ -154,7 +154,7 @@ struct IncidentStarterCommand: AsyncParsableCommand {
                 input: try PayloadCoding.encode(
                     IncidentWorkflow.Input(
                         service: service.precomposedStringWithCanonicalMapping, escalateAfterMs: escalate)),
-                requestId: TimeOrderedUUID.make(), workflowIdReusePolicy: .allowDuplicate,
+                requestId: GeneratedUUID.timeOrdered(), workflowIdReusePolicy: .allowDuplicate,
                 workflowIdConflictPolicy: .fail,
                 searchAttributes: ["service": .string(service.precomposedStringWithCanonicalMapping)],
                 identity: client.identity))
@@ -171,7 +171,7 @@ struct IncidentStarterCommand: AsyncParsableCommand {
         let response = try await client.send(
             SignalWorkflowRequest(
                 workflowId: workflowId, signalName: signal.name, input: try PayloadCoding.encode(input),
-                requestId: TimeOrderedUUID.make(), identity: client.identity))
+                requestId: GeneratedUUID.timeOrdered(), identity: client.identity))
         if json {
             try printJSON(["workflowId": workflowId, "runId": response.runId, "signal": signal.name])
         } else {

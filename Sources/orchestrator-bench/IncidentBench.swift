@@ -41,7 +41,7 @@ struct IncidentBench: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))
         let random = randomRequestIds
         let newRequestId: @Sendable () -> String = {
-            random ? randomUUID() : TimeOrderedUUID.make()
+            random ? GeneratedUUID.random() : GeneratedUUID.timeOrdered()
         }
         let samples = SampleStore()
         let failures = FailureList()
@@ -129,18 +129,6 @@ struct Samples: Sendable {
     var signal: [Double] = []
     var query: [Double] = []
     var result: [Double] = []
-}
-
-/// A random (version 4) UUID in lowercase, from the system's generator (Foundation's `UUID()`
-/// opens and reads /dev/urandom each time, which would load the client's CPU figure).
-func randomUUID() -> String {
-    var generator = SystemRandomNumberGenerator()
-    var words = (generator.next() as UInt64, generator.next() as UInt64)
-    return withUnsafeMutableBytes(of: &words) { bytes in
-        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
-        return UUID(uuid: bytes.load(as: uuid_t.self)).uuidString.lowercased()
-    }
 }
 
 /// One incident of the workload, timing each request; throws if the incident does not behave.

@@ -6,19 +6,25 @@ import Testing
 
 @Suite("Restart recovery", .serialized)
 struct RecoveryTests {
+    /// A server on `directory` with run "wf" of queue "q" started and its first task completed with
+    /// `commands` by the connection returned as `worker`.
+    private func startedRun(in directory: URL, firstTaskCommands commands: [Command]) async throws -> (
+        server: TestServer, client: OrchestratorClient, worker: OrchestratorClient
+    ) {
+        let server = try await TestServer.start(dataDirectory: directory)
+        let client = try await server.connect()
+        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
+        let worker = try await server.connect(identity: "worker")
+        let first = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
+        _ = try await worker.send(CompleteWorkflowTaskRequest(taskToken: first.taskToken, commands: commands))
+        return (server, client, worker)
+    }
     @Test("after a restart: acknowledged events are kept, tasks re-queued, overdue timers fire")
     func restart() async throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var server = try await TestServer.start(dataDirectory: directory)
-        var client = try await server.connect()
-        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
-        let worker = try await server.connect(identity: "worker")
-        let task = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
-        _ = try await worker.send(
-            CompleteWorkflowTaskRequest(
-                taskToken: task.taskToken,
-                commands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 300))]))
+        var (server, client, _) = try await startedRun(
+            in: directory, firstTaskCommands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 300))])
         _ = try await client.send(SignalWorkflowRequest(workflowId: "wf", signalName: "a"))
         let before = try await client.send(GetWorkflowHistoryRequest(workflowId: "wf")).events
         await server.stop()
@@ -99,20 +105,14 @@ struct RecoveryTests {
     func activityDeadlineAfterRestart() async throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var server = try await TestServer.start(dataDirectory: directory)
-        let client = try await server.connect()
-        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
-        let worker = try await server.connect(identity: "worker")
-        let first = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
-        _ = try await worker.send(
-            CompleteWorkflowTaskRequest(
-                taskToken: first.taskToken,
-                commands: [
-                    .scheduleActivityTask(
-                        ScheduleActivityTaskCommand(
-                            activityId: "1", activityType: "Nobody", taskQueue: "no-workers",
-                            scheduleToCloseTimeoutMs: 600))
-                ]))
+        var (server, _, _) = try await startedRun(
+            in: directory,
+            firstTaskCommands: [
+                .scheduleActivityTask(
+                    ScheduleActivityTaskCommand(
+                        activityId: "1", activityType: "Nobody", taskQueue: "no-workers",
+                        scheduleToCloseTimeoutMs: 600))
+            ])
         await server.stop()
         server = try await TestServer.start(dataDirectory: directory)
         let worker2 = try await server.connect(identity: "worker-2")
@@ -128,15 +128,9 @@ struct RecoveryTests {
     func canceledBufferedFiringStaysCanceled() async throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var server = try await TestServer.start(dataDirectory: directory)
-        let client = try await server.connect()
-        _ = try await client.send(StartWorkflowRequest(workflowId: "wf", workflowType: "T", taskQueue: "q"))
-        let worker = try await server.connect(identity: "worker")
-        let first = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
-        _ = try await worker.send(
-            CompleteWorkflowTaskRequest(
-                taskToken: first.taskToken,
-                commands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 1_500))]))
+        var (server, client, worker) = try await startedRun(
+            in: directory,
+            firstTaskCommands: [.startTimer(StartTimerCommand(timerId: "t", startToFireTimeoutMs: 1_500))])
         _ = try await client.send(SignalWorkflowRequest(workflowId: "wf", signalName: "ack"))
         let second = try #require(try await worker.send(PollWorkflowTaskRequest(taskQueue: "q", timeoutMs: 5_000)).task)
         for _ in 0..<200 where !(try await client.send(DescribeWorkflowRequest(workflowId: "wf")).pendingTimers.isEmpty)

@@ -96,29 +96,3 @@ struct TaskTokenTests {
         #expect(TaskToken.parseActivity("at.1.2.3.4") == nil)
     }
 }
-
-@Suite("Run ids")
-struct RunIdTests {
-    @Test("run ids are distinct lowercase version-7 UUIDs that Foundation reads back, ordered by their time")
-    func versionSevenUUIDs() throws {
-        var seen: Set<String> = []
-        let start = Timestamp.now().milliseconds
-        for index in 0..<1_000 {
-            let milliseconds = start + Int64(index / 10)
-            let id = Engine.makeRunId(unixMilliseconds: milliseconds)
-            let uuid = try #require(UUID(uuidString: id), "\(id)")
-            #expect(uuid.uuidString.lowercased() == id)
-            let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
-            #expect(bytes.prefix(6).reduce(Int64(0)) { $0 << 8 | Int64($1) } == milliseconds, "time of \(id)")
-            #expect(bytes[6] >> 4 == 7, "version nibble of \(id)")
-            #expect(bytes[8] >> 6 == 0b10, "variant bits of \(id)")
-            seen.insert(id)
-        }
-        #expect(seen.count == 1_000)
-        // Ids of a later millisecond sort after those of an earlier one, as text too.
-        let early = Engine.makeRunId(unixMilliseconds: start)
-        let later = Engine.makeRunId(unixMilliseconds: start + 1)
-        #expect(early < later)
-        #expect(Engine.makeRunId() > early)
-    }
-}

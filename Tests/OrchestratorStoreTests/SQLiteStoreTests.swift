@@ -14,6 +14,24 @@ struct SQLiteStoreTests {
         try await body(store, directory)
     }
 
+    /// A database as an older release left it: migrated up to `migration`, with the rows `fill`
+    /// writes. `body` gets its path (to open with the current schema).
+    func withOlderDatabase(
+        migratedUpTo migration: String, _ fill: @escaping @Sendable (Database) throws -> Void,
+        _ body: (String) async throws -> Void
+    ) async throws {
+        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(SQLiteStore.fileName).path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try StoreMigrations.migrator.migrate(queue, upTo: migration)
+            try await queue.write(fill)
+        }
+        try await body(path)
+    }
+
     func row(_ seq: Int64, workflowId: String = "wf", status: WorkflowExecutionStatus = .running) -> ExecutionRow {
         ExecutionRow(
             runSeq: seq, runId: "run-\(seq)", workflowId: workflowId, workflowType: "T", taskQueue: "q", status: status,
@@ -118,69 +136,57 @@ struct SQLiteStoreTests {
 
     @Test("a database of the first schema keeps its history, in order, when it moves to append-ordered history")
     func historyMigration() async throws {
-        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(SQLiteStore.fileName).path
         let events = (1...4).map { id in
             HistoryEvent(
                 eventId: Int64(id), eventTime: Timestamp(milliseconds: 1_700_000_000_000 + Int64(id)),
                 attributes: .workflowExecutionSignaled(
                     .init(signalName: "s\(id)", input: ["n": .int(Int64(id))], identity: "t", requestId: nil)))
         }
-        do {
-            // A database as the first release left it, its events written interleaved across runs.
-            let queue = try DatabaseQueue(path: path)
-            try StoreMigrations.migrator.migrate(queue, upTo: "v1-initial-schema")
-            try await queue.write { db in
-                for (runSeq, event) in [(2, events[1]), (1, events[0]), (2, events[0]), (1, events[1])] {
-                    try db.execute(
-                        sql: "INSERT INTO history_events VALUES (?, ?, ?, ?, ?)",
-                        arguments: [
-                            runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
-                            Data(try event.attributes.canonicalJSON()),
-                        ])
-                }
+        // A database as the first release left it, its events written interleaved across runs.
+        try await withOlderDatabase(migratedUpTo: "v1-initial-schema") { db in
+            for (runSeq, event) in [(2, events[1]), (1, events[0]), (2, events[0]), (1, events[1])] {
+                try db.execute(
+                    sql: "INSERT INTO history_events VALUES (?, ?, ?, ?, ?)",
+                    arguments: [
+                        runSeq, event.eventId, event.eventType.rawValue, event.eventTime.milliseconds,
+                        Data(try event.attributes.canonicalJSON()),
+                    ])
             }
-        }
-        let store = try SQLiteStore(path: path)
-        #expect(
-            try store.appliedMigrations() == ["v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows"])
-        #expect(try store.events(runSeq: 1) == Array(events[0...1]))
-        #expect(try store.events(runSeq: 2) == Array(events[0...1]))
-        // New events follow the migrated ones; an event id is still unique within its run.
-        try await store.commit([.appendEvents(runSeq: 1, Array(events[2...3]))])
-        #expect(try store.events(runSeq: 1) == events)
-        #expect(try store.lastEvent(runSeq: 2) == events[1])
-        await #expect(throws: (any Error).self) {
-            try await store.commit([.appendEvents(runSeq: 2, [events[1]])])
+        } _: { path in
+            let store = try SQLiteStore(path: path)
+            #expect(
+                try store.appliedMigrations() == [
+                    "v1-initial-schema", "v2-history-append-order", "v3-derived-task-rows",
+                ])
+            #expect(try store.events(runSeq: 1) == Array(events[0...1]))
+            #expect(try store.events(runSeq: 2) == Array(events[0...1]))
+            // New events follow the migrated ones; an event id is still unique within its run.
+            try await store.commit([.appendEvents(runSeq: 1, Array(events[2...3]))])
+            #expect(try store.events(runSeq: 1) == events)
+            #expect(try store.lastEvent(runSeq: 2) == events[1])
+            await #expect(throws: (any Error).self) {
+                try await store.commit([.appendEvents(runSeq: 2, [events[1]])])
+            }
         }
     }
 
     @Test("moving to derived task rows drops the workflow task table and the activity deadline timers only")
     func derivedTaskRowsMigration() async throws {
-        let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(SQLiteStore.fileName).path
-        do {
-            // A database as the second release left it: a pending task's row, an activity with its deadline timer.
-            let queue = try DatabaseQueue(path: path)
-            try StoreMigrations.migrator.migrate(queue, upTo: "v2-history-append-order")
-            try await queue.write { db in
-                try db.execute(sql: "INSERT INTO workflow_tasks VALUES (1, 2, 1, 'q', 3)")
-                for (key, eventId) in [("activity-deadline/5", 5), ("activity-retry/5", 5), ("user/t", 6)] {
-                    try db.execute(sql: "INSERT INTO timers VALUES (1, ?, 99, ?)", arguments: [key, eventId])
-                }
+        // A database as the second release left it: a pending task's row, an activity with its deadline timer.
+        try await withOlderDatabase(migratedUpTo: "v2-history-append-order") { db in
+            try db.execute(sql: "INSERT INTO workflow_tasks VALUES (1, 2, 1, 'q', 3)")
+            for (key, eventId) in [("activity-deadline/5", 5), ("activity-retry/5", 5), ("user/t", 6)] {
+                try db.execute(sql: "INSERT INTO timers VALUES (1, ?, 99, ?)", arguments: [key, eventId])
             }
+        } _: { path in
+            let store = try SQLiteStore(path: path)
+            #expect(try store.appliedMigrations().last == "v3-derived-task-rows")
+            #expect(try store.loadRecoveredState().timers.map(\.key).sorted() == ["activity-retry/5", "user/t"])
+            let tables = try await DatabaseQueue(path: path).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table'")
+            }
+            #expect(!tables.contains("workflow_tasks"))
         }
-        let store = try SQLiteStore(path: path)
-        #expect(try store.appliedMigrations().last == "v3-derived-task-rows")
-        #expect(try store.loadRecoveredState().timers.map(\.key).sorted() == ["activity-retry/5", "user/t"])
-        let tables = try await DatabaseQueue(path: path).read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table'")
-        }
-        #expect(!tables.contains("workflow_tasks"))
     }
 
     @Test("a state update changes the history length and state only, and fails the batch for a missing row")
