@@ -8,6 +8,12 @@
 extension ServerMessage {
     /// The message's tree, or nil when Codable must build it.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
+        if case .push(.workflowQuery(let query)) = self {
+            let object = DirectObject(capacity: 2)
+            object.append("body", query.directlyEncoded())
+            object.string("push", "workflowQuery")
+            return object.value
+        }
         guard case .response(let id, let response) = self,
             let result = try response.directlyEncodedResult(by: encoder)
         else { return nil }
@@ -39,6 +45,10 @@ extension Response {
         case .queryWorkflow(let result):
             object.payload("result", result.result)
             object.string("runId", result.runId)
+        case .awaitWorkflowResult(let result) where result.failure == nil:
+            object.payload("result", result.result)
+            object.string("runId", result.runId)
+            object.string("status", result.status.rawValue)
         case .pollWorkflowTask(let result):
             if let task = result.task { object.append("task", try encoder.encode(task, key: MemberKey("task"))) }
         case .pollActivityTask(let result):
@@ -106,6 +116,12 @@ extension ServerMessage {
         case .queryWorkflow:
             guard let runId = f.string("runId") else { return nil }
             response = .queryWorkflow(QueryWorkflowResponse(runId: runId, result: f.payload("result")))
+        case .awaitWorkflowResult:
+            guard let runId = f.string("runId"), let status = f.string("status").flatMap(WorkflowExecutionStatus.init),
+                f.isAbsentOrNull("failure")
+            else { return nil }
+            response = .awaitWorkflowResult(
+                AwaitWorkflowResultResponse(runId: runId, status: status, result: f.payload("result"), failure: nil))
         case .pollWorkflowTask:
             guard let task = Self.optional("task", in: result, WorkflowTask.init(directFrom:)) else { return nil }
             response = .pollWorkflowTask(PollWorkflowTaskResponse(task: task))
@@ -149,7 +165,21 @@ extension ServerMessage {
 }
 
 extension WorkflowQuery {
-    fileprivate init?(directFrom f: DirectFields) {
+    /// The query's canonical JSON object, built without Codable's containers.
+    func directlyEncoded() -> EncodedValue {
+        let object = DirectObject(capacity: 8)
+        object.payload("args", args)
+        object.string("queryId", queryId)
+        object.string("queryType", queryType)
+        object.string("runId", runId)
+        object.string("taskQueue", taskQueue)
+        object.string("taskToken", taskToken)
+        object.string("workflowId", workflowId)
+        object.string("workflowType", workflowType)
+        return object.value
+    }
+
+    init?(directFrom f: DirectFields) {
         guard let queryId = f.string("queryId"), let workflowId = f.string("workflowId"), let runId = f.string("runId"),
             let workflowType = f.string("workflowType"), let taskQueue = f.string("taskQueue"),
             let queryType = f.string("queryType"), let taskToken = f.optionalString("taskToken")

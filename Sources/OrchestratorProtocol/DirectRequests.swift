@@ -158,7 +158,7 @@ extension Command {
 
 extension RetryPolicy {
     /// A policy without non-retryable types, read directly.
-    fileprivate init?(directFrom f: DirectFields) {
+    init?(directFrom f: DirectFields) {
         guard f.isAbsentOrNull("nonRetryableErrorTypes"), let initial = f.optionalInt64("initialIntervalMs"),
             let maximum = f.optionalInt64("maximumIntervalMs"), let attempts = f.optionalInt64("maximumAttempts"),
             let coefficient = f.optionalDouble("backoffCoefficient")

@@ -93,6 +93,42 @@ public struct HistoryEvent: Sendable, Hashable {
             else { return nil }
             attributes = .timerCanceled(
                 .init(timerId: timerId, startedEventId: started, workflowTaskCompletedEventId: completed))
+        case .activityTaskScheduled:
+            guard let activityId = f.string("activityId"), let activityType = f.string("activityType"),
+                let taskQueue = f.string("taskQueue"),
+                let scheduleToClose = f.optionalInt64("scheduleToCloseTimeoutMs"),
+                let startToClose = f.int64("startToCloseTimeoutMs"),
+                let heartbeat = f.optionalInt64("heartbeatTimeoutMs"),
+                case .object(let policy)? = DirectFields.first("retryPolicy", in: fields),
+                let retryPolicy = RetryPolicy(directFrom: DirectFields(members: policy)),
+                let completed = f.int64("workflowTaskCompletedEventId")
+            else { return nil }
+            attributes = .activityTaskScheduled(
+                .init(
+                    activityId: activityId, activityType: activityType, taskQueue: taskQueue, input: f.payload("input"),
+                    scheduleToCloseTimeoutMs: scheduleToClose, startToCloseTimeoutMs: startToClose,
+                    heartbeatTimeoutMs: heartbeat, retryPolicy: retryPolicy, workflowTaskCompletedEventId: completed))
+        case .workflowExecutionStarted:
+            guard f.isAbsentOrNull("searchAttributes"), let workflowType = f.string("workflowType"),
+                let taskQueue = f.string("taskQueue"), let taskTimeout = f.int64("workflowTaskTimeoutMs"),
+                let identity = f.optionalString("identity"), let requestId = f.optionalString("requestId"),
+                let attempt = f.int32("attempt"), let firstRunId = f.string("firstExecutionRunId"),
+                let continuedRunId = f.optionalString("continuedExecutionRunId"),
+                let parentWorkflowId = f.optionalString("parentWorkflowId"),
+                let parentRunId = f.optionalString("parentRunId"),
+                let parentInitiated = f.optionalInt64("parentInitiatedEventId")
+            else { return nil }
+            attributes = .workflowExecutionStarted(
+                .init(
+                    workflowType: workflowType, taskQueue: taskQueue, input: f.payload("input"),
+                    workflowTaskTimeoutMs: taskTimeout, identity: identity, requestId: requestId, attempt: attempt,
+                    firstExecutionRunId: firstRunId, continuedExecutionRunId: continuedRunId,
+                    parentWorkflowId: parentWorkflowId, parentRunId: parentRunId,
+                    parentInitiatedEventId: parentInitiated))
+        case .workflowExecutionCompleted:
+            guard let completed = f.int64("workflowTaskCompletedEventId") else { return nil }
+            attributes = .workflowExecutionCompleted(
+                .init(result: f.payload("result"), workflowTaskCompletedEventId: completed))
         default:
             return nil
         }

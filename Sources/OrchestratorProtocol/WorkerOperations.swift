@@ -313,7 +313,9 @@ extension WorkflowTask {
         box.members.append((key: "events", value: .array(events)))
         box.members.append((key: "previousStartedEventId", value: .int(previousStartedEventId)))
         if let queries {
-            box.members.append((key: "queries", value: try encoder.encode(queries, key: MemberKey("queries"))))
+            let items = ArrayBox()
+            items.items = queries.map { $0.directlyEncoded() }
+            box.members.append((key: "queries", value: .array(items)))
         }
         box.members.append((key: "runId", value: .string(runId)))
         box.members.append((key: "startedEventId", value: .int(startedEventId)))
@@ -351,9 +353,18 @@ extension WorkflowTask {
         switch DirectFields.first("queries", in: members) {
         case nil, .null?:
             break
-        case let node?:
-            guard let decoded = try? MessageCodec.decode([WorkflowQuery].self, from: node) else { return nil }
-            queries = decoded
+        case .array(let items)?:
+            var read: [WorkflowQuery] = []
+            read.reserveCapacity(items.count)
+            for item in items {
+                guard case .object(let fields) = item,
+                    let query = WorkflowQuery(directFrom: DirectFields(members: fields))
+                else { return nil }
+                read.append(query)
+            }
+            queries = read
+        default:
+            return nil
         }
         self.init(
             taskToken: taskToken, workflowId: workflowId, runId: runId, workflowType: workflowType,

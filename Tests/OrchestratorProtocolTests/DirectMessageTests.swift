@@ -46,7 +46,40 @@ struct DirectMessageTests {
         .response(id: 20, .pollActivityTask(PollActivityTaskResponse(task: activity(optionals: true)))),
         .response(id: 21, .pollActivityTask(PollActivityTaskResponse(task: activity(optionals: false)))),
         .response(id: 22, .pollActivityTask(PollActivityTaskResponse(task: nil))),
+        .response(
+            id: 23,
+            .awaitWorkflowResult(
+                AwaitWorkflowResultResponse(
+                    runId: "r-1", status: .completed, result: ["status": "RESOLVED", "alerts": ["A-1", "A-2"]],
+                    failure: nil))),
+        .response(
+            id: 24,
+            .awaitWorkflowResult(
+                AwaitWorkflowResultResponse(runId: "r-1", status: .canceled, result: nil, failure: nil))),
+        .response(
+            id: 25,
+            .awaitWorkflowResult(
+                AwaitWorkflowResultResponse(
+                    runId: "r-1", status: .failed, result: nil, failure: Failure(message: "boom", type: "E")))),
+        .push(.workflowQuery(query(token: nil))),
+        .push(.workflowQuery(query(token: "wt:1:5:1"))),
+        .response(id: 26, .pollWorkflowTask(PollWorkflowTaskResponse(task: taskWithQueries))),
+        .response(id: 27, .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: taskWithQueries))),
     ]
+
+    static func query(token: String?) -> WorkflowQuery {
+        WorkflowQuery(
+            queryId: "q-\"1\"", workflowId: "incident-ü", runId: "r-1", workflowType: "IncidentWorkflow",
+            taskQueue: "incident-task-queue", queryType: "status",
+            args: token == nil ? nil : ["verbose": true, "n": .null],
+            taskToken: token)
+    }
+
+    static var taskWithQueries: WorkflowTask {
+        var task = Self.task
+        task.queries = [query(token: nil), query(token: "wt:1:5:1")]
+        return task
+    }
 
     /// An activity task with every optional member, or none.
     static func activity(optionals: Bool) -> ActivityTask {
@@ -284,6 +317,7 @@ struct DirectAnswerReadingTests {
         let readDirectly = ServerMessage(directFrom: try MessageCodec.parse(bytes, deepest: &depth)) != nil
         switch message {
         case .error, .response(id: UInt64.max, _): #expect(!readDirectly)  // an id beyond Int64 parses as unsigned
+        case .response(_, .awaitWorkflowResult(let result)) where result.failure != nil: #expect(!readDirectly)
         default: #expect(readDirectly)
         }
         let direct = try MessageCodec.decodeServerMessage(from: bytes)

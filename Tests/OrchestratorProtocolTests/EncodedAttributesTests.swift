@@ -1,6 +1,7 @@
 import Foundation
-import OrchestratorProtocol
 import Testing
+
+@testable import OrchestratorProtocol
 
 @Suite("Events with their attributes encoded once")
 struct EncodedAttributesTests {
@@ -50,6 +51,19 @@ struct EncodedAttributesTests {
 
     @Test("workflow-task attributes written directly are the bytes Codable writes")
     func directAttributesAreCanonical() throws {
+        for value in Self.directAttributes() {
+            let direct = try value.canonicalJSON()
+            let codable = try MessageCodec.encodeBytes(value)
+            #expect(direct == codable, "\(String(decoding: direct, as: UTF8.self))")
+        }
+        // The others go through Codable.
+        let signaled = EventAttributes.workflowExecutionSignaled(
+            .init(signalName: "ack", input: ["responder": "alice"], identity: nil, requestId: "r"))
+        #expect(try signaled.canonicalJSON() == MessageCodec.encodeBytes(signaled))
+    }
+
+    /// Attributes of every kind the server writes directly, with odd strings, payloads and optionals.
+    static func directAttributes() -> [EventAttributes] {
         let identities: [String?] = [
             nil, "", "incident-worker@host-1:4242", #"a "quoted" \ name"#, "tab\tnew\nline\u{01}",
             "Zahlungsdienst gestört ✓",
@@ -120,15 +134,7 @@ struct EncodedAttributesTests {
                     workflowType: "T", taskQueue: "q", input: nil, workflowTaskTimeoutMs: 1, identity: nil,
                     requestId: nil, attempt: 1, firstExecutionRunId: "r",
                     searchAttributes: ["service": "payment-api", "level": 2])))
-        for value in attributes {
-            let direct = try value.canonicalJSON()
-            let codable = try MessageCodec.encodeBytes(value)
-            #expect(direct == codable, "\(String(decoding: direct, as: UTF8.self))")
-        }
-        // The others go through Codable.
-        let signaled = EventAttributes.workflowExecutionSignaled(
-            .init(signalName: "ack", input: ["responder": "alice"], identity: nil, requestId: "r"))
-        #expect(try signaled.canonicalJSON() == MessageCodec.encodeBytes(signaled))
+        return attributes
     }
 
     @Test("workflow-task events read directly (inside arrays) equal those Codable reads; odd forms fall back")
@@ -145,12 +151,41 @@ struct EncodedAttributesTests {
             #"{"attributes":{"scheduledEventId":6,"startedEventId":9},"eventId":10,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskCompleted"}"#,
             #"{"attributes":{"startedEventId":5,"timerId":"2","workflowTaskCompletedEventId":11},"eventId":12,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"TimerCanceled"}"#,
             #"{"attributes":{"startToFireTimeoutMs":30000,"timerId":"2","workflowTaskCompletedEventId":4},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"TimerStarted"}"#,
-            // Forms the direct reader leaves to Codable: a number written as a double, a repeated key.
+            #"{"attributes":{"activityId":"5","activityType":"NotifyIncident","retryPolicy":{"backoffCoefficient":2,"maximumAttempts":null},"startToCloseTimeoutMs":10000,"taskQueue":"q","workflowTaskCompletedEventId":4,"unknown":true},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskScheduled"}"#,
+            #"{"attributes":{"attempt":1,"firstExecutionRunId":"r","searchAttributes":null,"taskQueue":"q","workflowTaskTimeoutMs":10000,"workflowType":"T","parentRunId":null},"eventId":1,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionStarted"}"#,
+            #"{"attributes":{"result":null,"workflowTaskCompletedEventId":12},"eventId":13,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionCompleted"}"#,
+            // Forms the direct reader leaves to Codable (some of them errors): a number written as a
+            // double, a repeated key, a policy that is not an object, a missing or mistyped member.
+            #"{"attributes":{"activityId":"5","activityType":"A","retryPolicy":null,"startToCloseTimeoutMs":1,"taskQueue":"q","workflowTaskCompletedEventId":4},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskScheduled"}"#,
+            #"{"attributes":{"activityId":"5","activityType":"A","retryPolicy":{"maximumAttempts":3.0},"startToCloseTimeoutMs":1,"taskQueue":"q","workflowTaskCompletedEventId":4},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"ActivityTaskScheduled"}"#,
+            #"{"attributes":{"attempt":1,"firstExecutionRunId":"r","parentInitiatedEventId":"5","taskQueue":"q","workflowTaskTimeoutMs":10000,"workflowType":"T"},"eventId":1,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionStarted"}"#,
+            #"{"attributes":{"attempt":1,"taskQueue":"q","workflowTaskTimeoutMs":10000,"workflowType":"T"},"eventId":1,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionStarted"}"#,
+            #"{"attributes":{"result":1},"eventId":13,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowExecutionCompleted"}"#,
             #"{"attributes":{"attempt":2.0,"startToCloseTimeoutMs":10000,"taskQueue":"q"},"eventId":5,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskScheduled"}"#,
             #"{"attributes":{"scheduledEventId":2,"scheduledEventId":7},"eventId":3,"eventId":9,"eventTime":"2026-11-22T10:15:30.262Z","eventType":"WorkflowTaskStarted"}"#,
         ]
         var events = try Self.vectorEvents().map { try MessageCodec.encodeToString($0) }
         events += texts
+        // Every kind the server writes directly is read directly too, except the forms it leaves
+        // to Codable (a started run's search attributes, a retry's last failure, non-retryable types).
+        for (index, attributes) in Self.directAttributes().enumerated() {
+            let event = HistoryEvent(
+                eventId: Int64(index + 1), eventTime: Timestamp(milliseconds: 1_764_650_000_123), attributes: attributes
+            )
+            let text = try MessageCodec.encodeToString(event)
+            events.append(text)
+            var depth = 0
+            let readDirectly = HistoryEvent(directFrom: try MessageCodec.parse(Array(text.utf8), deepest: &depth))
+            switch attributes {
+            case .workflowExecutionStarted(let a) where a.searchAttributes != nil: #expect(readDirectly == nil)
+            case .activityTaskStarted(let a) where a.lastFailure != nil: #expect(readDirectly == nil)
+            case .activityTaskScheduled(let a) where a.retryPolicy.nonRetryableErrorTypes != nil:
+                #expect(readDirectly == nil)
+            default:  // (a null payload reads back as absent, on both paths)
+                let codable = try MessageCodec.decode(HistoryEvent.self, from: Array(text.utf8))
+                #expect(readDirectly != nil && readDirectly == codable, "\(text)")
+            }
+        }
         for text in events {
             // At the top level an event is read by Codable; as an array item, directly when it can be.
             let codable = Result { try MessageCodec.decode(HistoryEvent.self, from: Array(text.utf8)) }
