@@ -17,6 +17,72 @@ extension Engine {
         }
     }
 
+    /// Serves a request whose work in the engine needs no wait (signals, starts, activity
+    /// completions and failures, query answers) on the calling thread, with no task: applies it
+    /// now and calls `answer` once its writes are durable, from the commit's completion. Returns
+    /// false for any other request, which ``handle(_:from:)`` serves.
+    ///
+    /// Call it on the engine's executor only (the server's event loop, where connections read
+    /// their requests): it runs the engine's code synchronously there.
+    public nonisolated func handleImmediately(
+        _ request: Request, from connection: any EngineConnection,
+        answer: @escaping @Sendable (Result<Response, OrchestratorError>) -> Void
+    ) -> Bool {
+        switch request {
+        case .signalWorkflow, .startWorkflow, .signalWithStartWorkflow, .completeActivityTask, .failActivityTask,
+            .respondQuery:
+            break
+        default:
+            return false
+        }
+        assumeIsolated { engine in
+            let durable: Durable<Response>
+            do throws(OrchestratorError) {
+                durable = try engine.apply(immediate: request, from: connection)
+            } catch {
+                return answer(.failure(error))
+            }
+            guard let ticket = durable.ticket else { return answer(.success(durable.value)) }
+            let value = durable.value
+            ticket.whenFinished { result in answer(result.map { value }) }
+        }
+        return true
+    }
+
+    private func apply(immediate request: Request, from connection: any EngineConnection)
+        throws(OrchestratorError) -> Durable<Response>
+    {
+        func connectionState() throws(OrchestratorError) -> ConnectionState {
+            if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
+            guard let state = connections[connection.connectionId] else {
+                throw OrchestratorError(.unavailable, "the connection is closing")
+            }
+            return state
+        }
+        switch request {
+        case .signalWorkflow(let body):
+            let applied = try signalWorkflow(body)
+            return Durable(value: .signalWorkflow(applied.value), ticket: applied.ticket)
+        case .startWorkflow(let body):
+            let applied = try startWorkflow(body)
+            return Durable(value: .startWorkflow(applied.value), ticket: applied.ticket)
+        case .signalWithStartWorkflow(let body):
+            let applied = try startWorkflow(body.start, signal: (body.signalName, body.signalInput))
+            return Durable(value: .signalWithStartWorkflow(applied.value), ticket: applied.ticket)
+        case .completeActivityTask(let body):
+            let applied = try completeActivityTask(body, connection: try connectionState())
+            return Durable(value: .completeActivityTask(Empty()), ticket: applied.ticket)
+        case .failActivityTask(let body):
+            let applied = try failActivityTask(body, connection: try connectionState())
+            return Durable(value: .failActivityTask(Empty()), ticket: applied.ticket)
+        case .respondQuery(let body):
+            try respondQuery(body, connection: try connectionState())
+            return Durable(value: .respondQuery(Empty()), ticket: nil)
+        default:
+            preconditionFailure("\(request.operation.rawValue) is not served immediately")
+        }
+    }
+
     private nonisolated func serve(_ request: Request, from connection: any EngineConnection)
         async throws(OrchestratorError)
         -> Response

@@ -7,21 +7,38 @@ import Synchronization
 /// it, where it would queue behind the engine's other work.
 final class Outcome<Value: Sendable>: Sendable {
     private enum State {
-        case waiting([CheckedContinuation<Value, Never>])
+        case waiting([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void])
         case done(Value)
     }
-    private let state = Mutex<State>(.waiting([]))
+    private let state = Mutex<State>(.waiting([], []))
 
     init() {}
 
     /// Sets the value and resumes every waiter. Only the first call counts.
     func finish(_ value: Value) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>] in
-            guard case .waiting(let waiters) = state else { return [] }
+        let (waiters, callbacks) = state.withLock {
+            state -> ([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void]) in
+            guard case .waiting(let waiters, let callbacks) = state else { return ([], []) }
             state = .done(value)
-            return waiters
+            return (waiters, callbacks)
         }
+        for callback in callbacks { callback(value) }
         for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    /// Calls `callback` with the value once it is set: on the thread that sets it, or at once if it is.
+    func whenFinished(_ callback: @escaping @Sendable (Value) -> Void) {
+        let done = state.withLock { state -> Value? in
+            switch state {
+            case .done(let value):
+                return value
+            case .waiting(let waiters, var callbacks):
+                callbacks.append(callback)
+                state = .waiting(waiters, callbacks)
+                return nil
+            }
+        }
+        if let done { callback(done) }
     }
 
     /// The value, once it is set.
@@ -31,9 +48,9 @@ final class Outcome<Value: Sendable>: Sendable {
                 switch state {
                 case .done(let value):
                     return value
-                case .waiting(var waiters):
+                case .waiting(var waiters, let callbacks):
                     waiters.append(continuation)
-                    state = .waiting(waiters)
+                    state = .waiting(waiters, callbacks)
                     return nil
                 }
             }

@@ -88,6 +88,17 @@ extension OrchestratorServer {
                                         )))
                                 continue
                             }
+                            // Signals, starts, activity completions: applied here, answered from
+                            // their commit's completion, without a task of their own.
+                            let id = message.id
+                            let immediate = engine.handleImmediately(message.request, from: current) { result in
+                                inFlight.decrement()
+                                switch result {
+                                case .success(let response): current.send(.response(id: id, response))
+                                case .failure(let error): current.send(.error(id: id, error))
+                                }
+                            }
+                            if immediate { continue }
                             group.addTask {
                                 let result = await engine.handle(message.request, from: current)
                                 inFlight.decrement()

@@ -167,4 +167,79 @@ struct StorageFailureTests {
         #expect(reported.withLock { $0.count } == 1)
         await engine.shutdown()
     }
+
+    @Test("a request served immediately is answered once its commit is durable, and UNAVAILABLE if it fails")
+    func immediateRequests() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gated-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try GatedStore(directory: directory)
+        let engine = Engine(store: store)
+        try await engine.start()
+        let connection = MemoryConnection()
+        await engine.connectionOpened(connection)
+        let answers = ImmediateAnswers()
+        func immediately(_ name: String, _ request: Request) async -> Bool {
+            await engine.onExecutor { engine in
+                engine.handleImmediately(request, from: connection) { result in
+                    answers.results.withLock { $0[name] = result }
+                }
+            }
+        }
+        func answered(_ name: String) async -> Result<Response, OrchestratorError>? {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline {
+                if let result = answers.results.withLock({ $0[name] }) { return result }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return nil
+        }
+        // Long waits are not served immediately.
+        #expect(
+            await !immediately(
+                "poll", .pollWorkflowTask(PollWorkflowTaskRequest(taskQueue: "q", identity: "w", timeoutMs: 10))))
+        #expect(
+            await immediately(
+                "start", .startWorkflow(StartWorkflowRequest(workflowId: "w", workflowType: "T", taskQueue: "q"))))
+        guard case .success(.startWorkflow(let started))? = await answered("start") else {
+            Issue.record("the start got no answer")
+            return
+        }
+        #expect(started.started)
+        // A mistake is answered at once, with its error.
+        #expect(
+            await immediately("missing", .signalWorkflow(SignalWorkflowRequest(workflowId: "nope", signalName: "s"))))
+        guard case .failure(let missing)? = await answered("missing") else {
+            Issue.record("a signal to a missing workflow was not refused")
+            return
+        }
+        #expect(missing.code == .notFound)
+
+        store.hold()
+        #expect(await immediately("held", .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s"))))
+        await store.commitHeld()
+        #expect(answers.results.withLock { $0["held"] } == nil, "answered before its commit")
+        store.fail("disk on fire")
+        guard case .failure(let error)? = await answered("held") else {
+            Issue.record("the signal got no failure after its commit failed")
+            return
+        }
+        #expect(error.code == .unavailable && error.message.contains("disk on fire"))
+        #expect(await immediately("after", .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s"))))
+        guard case .failure(let later)? = await answered("after") else {
+            Issue.record("a signal after the failure was accepted")
+            return
+        }
+        #expect(later.code == .unavailable)
+        await engine.shutdown()
+    }
+}
+
+extension Engine {
+    /// Runs `body` on the engine's executor, where ``handleImmediately(_:from:answer:)`` may be called.
+    func onExecutor<T: Sendable>(_ body: @Sendable (isolated Engine) -> T) -> T { body(self) }
+}
+
+/// Answers of requests served immediately, by name.
+final class ImmediateAnswers: Sendable {
+    let results = Mutex<[String: Result<Response, OrchestratorError>]>([:])
 }
