@@ -52,31 +52,21 @@ extension Engine {
     private func apply(immediate request: Request, from connection: any EngineConnection)
         throws(OrchestratorError) -> Durable<Response>
     {
-        func connectionState() throws(OrchestratorError) -> ConnectionState {
-            if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
-            guard let state = connections[connection.connectionId] else {
-                throw OrchestratorError(.unavailable, "the connection is closing")
-            }
-            return state
-        }
         switch request {
         case .signalWorkflow(let body):
-            let applied = try signalWorkflow(body)
-            return Durable(value: .signalWorkflow(applied.value), ticket: applied.ticket)
+            return try signalWorkflow(body).map { .signalWorkflow($0) }
         case .startWorkflow(let body):
-            let applied = try startWorkflow(body)
-            return Durable(value: .startWorkflow(applied.value), ticket: applied.ticket)
+            return try startWorkflow(body).map { .startWorkflow($0) }
         case .signalWithStartWorkflow(let body):
-            let applied = try startWorkflow(body.start, signal: (body.signalName, body.signalInput))
-            return Durable(value: .signalWithStartWorkflow(applied.value), ticket: applied.ticket)
+            return try startWorkflow(body.start, signal: (body.signalName, body.signalInput))
+                .map { .signalWithStartWorkflow($0) }
         case .completeActivityTask(let body):
-            let applied = try completeActivityTask(body, connection: try connectionState())
-            return Durable(value: .completeActivityTask(Empty()), ticket: applied.ticket)
+            return try completeActivityTask(body, connection: try state(of: connection))
+                .map { .completeActivityTask(Empty()) }
         case .failActivityTask(let body):
-            let applied = try failActivityTask(body, connection: try connectionState())
-            return Durable(value: .failActivityTask(Empty()), ticket: applied.ticket)
+            return try failActivityTask(body, connection: try state(of: connection)).map { .failActivityTask(Empty()) }
         case .respondQuery(let body):
-            try respondQuery(body, connection: try connectionState())
+            try respondQuery(body, connection: try state(of: connection))
             return Durable(value: .respondQuery(Empty()), ticket: nil)
         default:
             preconditionFailure("\(request.operation.rawValue) is not served immediately")
@@ -212,11 +202,16 @@ extension Engine {
         _ connection: any EngineConnection,
         _ body: @Sendable (isolated Engine, ConnectionState) async throws(OrchestratorError) -> T
     ) async throws(OrchestratorError) -> T {
+        try await body(self, try state(of: connection))
+    }
+
+    /// The engine's state of a connection; UNAVAILABLE if storage failed or the connection is closing.
+    private func state(of connection: any EngineConnection) throws(OrchestratorError) -> ConnectionState {
         if let storageFailure { throw OrchestratorError(.unavailable, storageFailure) }
         guard let state = connections[connection.connectionId] else {
             throw OrchestratorError(.unavailable, "the connection is closing")
         }
-        return try await body(self, state)
+        return state
     }
 
     nonisolated func list(_ request: ListWorkflowsRequest) throws(OrchestratorError) -> ListWorkflowsResponse {

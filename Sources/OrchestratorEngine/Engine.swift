@@ -12,8 +12,9 @@ import OrchestratorStore
 /// (durable acknowledgement). Changes arriving while a commit is in flight share the next batch
 /// and its one fsync (group commit). Tasks become visible to workers only once committed.
 ///
-/// The engine knows nothing of sockets: the server calls ``handle(_:from:)`` for each request and
-/// ``connectionClosed(_:)`` when a connection goes away.
+/// The engine knows nothing of sockets: the server calls ``handleImmediately(_:from:answer:)`` on
+/// the engine's executor for each request, or ``handle(_:from:)`` for those that wait for more than
+/// their commit, and ``connectionClosed(_:)`` when a connection goes away.
 ///
 /// The actor runs on the serial executor it is given: the server gives the event loop its
 /// connections are served on, so a request read and decoded there reaches the engine, and its

@@ -1,10 +1,11 @@
 import OrchestratorProtocol
 import Synchronization
 
-/// A value produced once and awaited by any number of tasks. A waiter resumes where it waited: on
-/// the engine's actor if it waited there, else on the global executor. Requests wait for their
-/// commit or their query's answer outside the actor, so that each answer needs no further turn on
-/// it, where it would queue behind the engine's other work.
+/// A value produced once and awaited by any number of tasks, or handed to callbacks. A waiter
+/// resumes where it waited: on the engine's actor if it waited there, else on the global executor.
+/// Requests wait for their commit or their query's answer outside the actor, so that each answer
+/// needs no further turn on it, where it would queue behind the engine's other work; requests served
+/// without a task (``Engine/handleImmediately(_:from:answer:)``) are answered from a callback.
 final class Outcome<Value: Sendable>: Sendable {
     private enum State {
         case waiting([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void])
@@ -78,5 +79,10 @@ struct Durable<Value: Sendable>: Sendable {
     func get() async throws(OrchestratorError) -> Value {
         try await ticket?.durable(isolation: nil)
         return value
+    }
+
+    /// Another answer given after the same commit.
+    func map<T: Sendable>(_ transform: (Value) -> T) -> Durable<T> {
+        Durable<T>(value: transform(value), ticket: ticket)
     }
 }

@@ -88,8 +88,8 @@ extension OrchestratorServer {
                                         )))
                                 continue
                             }
-                            // Signals, starts, activity completions: applied here, answered from
-                            // their commit's completion, without a task of their own.
+                            // Signals, starts, activity completions, query answers: applied here,
+                            // answered from their commit's completion, without a task of their own.
                             let id = message.id
                             let immediate = engine.handleImmediately(message.request, from: current) { result in
                                 inFlight.decrement()
