@@ -133,7 +133,7 @@ public final class FileNotificationSink: NotificationSink, Sendable {
             throw SinkError("syncing \(path) failed: \(String(cString: strerror(errno)))")
         }
         file.offset += bytes.count
-        for key in added { file.keys.insert(key) }
+        file.keys.formUnion(added)
         return receipts
     }
 

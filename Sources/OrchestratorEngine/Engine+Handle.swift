@@ -28,29 +28,28 @@ extension Engine {
         _ request: Request, from connection: any EngineConnection,
         answer: @escaping @Sendable (Result<Response, OrchestratorError>) -> Void
     ) -> Bool {
-        switch request {
-        case .signalWorkflow, .startWorkflow, .signalWithStartWorkflow, .completeActivityTask, .failActivityTask,
-            .respondQuery:
-            break
-        default:
-            return false
-        }
         assumeIsolated { engine in
-            let durable: Durable<Response>
+            let applied: Durable<Response>?
             do throws(OrchestratorError) {
-                durable = try engine.apply(immediate: request, from: connection)
+                applied = try engine.apply(immediate: request, from: connection)
             } catch {
-                return answer(.failure(error))
+                answer(.failure(error))
+                return true
             }
-            guard let ticket = durable.ticket else { return answer(.success(durable.value)) }
-            let value = durable.value
-            ticket.whenFinished { result in answer(result.map { value }) }
+            guard let applied else { return false }
+            if let ticket = applied.ticket {
+                ticket.whenFinished { result in answer(result.map { applied.value }) }
+            } else {
+                answer(.success(applied.value))
+            }
+            return true
         }
-        return true
     }
 
+    /// Applies a request that waits for nothing but its commit, with the answer to give once that
+    /// commit is durable; nil (and nothing done) for any other request.
     private func apply(immediate request: Request, from connection: any EngineConnection)
-        throws(OrchestratorError) -> Durable<Response>
+        throws(OrchestratorError) -> Durable<Response>?
     {
         switch request {
         case .signalWorkflow(let body):
@@ -69,8 +68,19 @@ extension Engine {
             try respondQuery(body, connection: try state(of: connection))
             return Durable(value: .respondQuery(Empty()), ticket: nil)
         default:
-            preconditionFailure("\(request.operation.rawValue) is not served immediately")
+            return nil
         }
+    }
+
+    /// A request ``apply(immediate:from:)`` takes, served the way a task waits: on the actor, then
+    /// for its commit outside it.
+    private func applyThenWait(_ request: Request, from connection: any EngineConnection)
+        async throws(OrchestratorError) -> Response
+    {
+        guard let applied = try apply(immediate: request, from: connection) else {
+            preconditionFailure("\(request.operation.rawValue) is not applied immediately")
+        }
+        return try await applied.get()
     }
 
     private nonisolated func serve(_ request: Request, from connection: any EngineConnection)
@@ -82,13 +92,9 @@ extension Engine {
             throw .invalidArgument("hello is only valid as the first request of a connection")
         case .ping:
             return .ping(Empty())
-        case .startWorkflow(let body):
-            return .startWorkflow(try await startWorkflow(body).get())
-        case .signalWithStartWorkflow(let body):
-            return .signalWithStartWorkflow(
-                try await startWorkflow(body.start, signal: (body.signalName, body.signalInput)).get())
-        case .signalWorkflow(let body):
-            return .signalWorkflow(try await signalWorkflow(body).get())
+        case .startWorkflow, .signalWithStartWorkflow, .signalWorkflow, .completeActivityTask, .failActivityTask,
+            .respondQuery:
+            return try await applyThenWait(request, from: connection)
         case .queryWorkflow(let body):
             let (runId, answer) = try await askQuery(body, origin: connection.connectionId)
             let result = try await answer.value(isolation: nil).get()
@@ -156,16 +162,6 @@ extension Engine {
                 try await engine.pollActivityTask(body, connection: state)
             }
             return .pollActivityTask(PollActivityTaskResponse(task: task))
-        case .completeActivityTask(let body):
-            try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try engine.completeActivityTask(body, connection: state)
-            }.get()
-            return .completeActivityTask(Empty())
-        case .failActivityTask(let body):
-            try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try engine.failActivityTask(body, connection: state)
-            }.get()
-            return .failActivityTask(Empty())
         case .cancelActivityTask(let body):
             try await withConnection(connection) { engine, state throws(OrchestratorError) in
                 try engine.cancelActivityTask(body, connection: state)
@@ -173,11 +169,6 @@ extension Engine {
             return .cancelActivityTask(Empty())
         case .heartbeatActivityTask(let body):
             return .heartbeatActivityTask(try await heartbeatActivityTask(body))
-        case .respondQuery(let body):
-            try await withConnection(connection) { engine, state throws(OrchestratorError) in
-                try engine.respondQuery(body, connection: state)
-            }
-            return .respondQuery(Empty())
         }
     }
 

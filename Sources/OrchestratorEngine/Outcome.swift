@@ -8,23 +8,21 @@ import Synchronization
 /// without a task (``Engine/handleImmediately(_:from:answer:)``) are answered from a callback.
 final class Outcome<Value: Sendable>: Sendable {
     private enum State {
-        case waiting([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void])
+        case waiting([@Sendable (Value) -> Void])
         case done(Value)
     }
-    private let state = Mutex<State>(.waiting([], []))
+    private let state = Mutex<State>(.waiting([]))
 
     init() {}
 
     /// Sets the value and resumes every waiter. Only the first call counts.
     func finish(_ value: Value) {
-        let (waiters, callbacks) = state.withLock {
-            state -> ([CheckedContinuation<Value, Never>], [@Sendable (Value) -> Void]) in
-            guard case .waiting(let waiters, let callbacks) = state else { return ([], []) }
+        let callbacks = state.withLock { state -> [@Sendable (Value) -> Void] in
+            guard case .waiting(let callbacks) = state else { return [] }
             state = .done(value)
-            return (waiters, callbacks)
+            return callbacks
         }
         for callback in callbacks { callback(value) }
-        for waiter in waiters { waiter.resume(returning: value) }
     }
 
     /// Calls `callback` with the value once it is set: on the thread that sets it, or at once if it is.
@@ -33,9 +31,9 @@ final class Outcome<Value: Sendable>: Sendable {
             switch state {
             case .done(let value):
                 return value
-            case .waiting(let waiters, var callbacks):
+            case .waiting(var callbacks):
                 callbacks.append(callback)
-                state = .waiting(waiters, callbacks)
+                state = .waiting(callbacks)
                 return nil
             }
         }
@@ -45,17 +43,7 @@ final class Outcome<Value: Sendable>: Sendable {
     /// The value, once it is set.
     func value(isolation: isolated (any Actor)? = #isolation) async -> Value {
         await withCheckedContinuation(isolation: isolation) { continuation in
-            let done = state.withLock { state -> Value? in
-                switch state {
-                case .done(let value):
-                    return value
-                case .waiting(var waiters, let callbacks):
-                    waiters.append(continuation)
-                    state = .waiting(waiters, callbacks)
-                    return nil
-                }
-            }
-            if let done { continuation.resume(returning: done) }
+            whenFinished { continuation.resume(returning: $0) }
         }
     }
 }

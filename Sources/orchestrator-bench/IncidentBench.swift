@@ -152,10 +152,10 @@ func runIncident(
                 input: try PayloadCoding.encode(IncidentWorkflow.Input(service: service, escalateAfterMs: 30_000)),
                 requestId: newRequestId()))
     }
-    for (index, signal) in [
+    for signal in [
         (IncidentWorkflow.addAlert.name, try PayloadCoding.encode(AddAlert(alertID: "ALERT-001"))),
         (IncidentWorkflow.addAlert.name, try PayloadCoding.encode(AddAlert(alertID: "ALERT-002"))),
-    ].enumerated() {
+    ] {
         _ = try await timed(\.signal) {
             try await client.send(
                 SignalWorkflowRequest(
@@ -169,7 +169,7 @@ func runIncident(
     guard state.status == .open, state.alerts == ["ALERT-001", "ALERT-002"] else {
         throw OrchestratorError(.internal, "status of \(workflowId) was \(state.status) \(state.alerts)")
     }
-    for (index, name) in [IncidentWorkflow.ack.name, IncidentWorkflow.resolve.name].enumerated() {
+    for name in [IncidentWorkflow.ack.name, IncidentWorkflow.resolve.name] {
         _ = try await timed(\.signal) {
             try await client.send(
                 SignalWorkflowRequest(
