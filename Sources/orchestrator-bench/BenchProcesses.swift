@@ -116,6 +116,15 @@ final class BenchStack: @unchecked Sendable {
         server.flatMap { Self.procField("write_bytes", file: "io", pid: $0.processIdentifier) } ?? 0
     }
 
+    /// The allocator the server's process runs on, from its memory map: "jemalloc" when the
+    /// release build linked it (`Scripts/bench` does on Linux), else "glibc".
+    var serverMalloc: String? {
+        guard let pid = server?.processIdentifier,
+            let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        else { return nil }
+        return maps.contains("libjemalloc") ? "jemalloc" : "glibc"
+    }
+
     /// CPU milliseconds used so far by the server and by all workers together.
     var cpuMilliseconds: (server: Double, workers: Double) {
         let server = self.server.flatMap { Self.cpuMilliseconds(pid: $0.processIdentifier) } ?? 0

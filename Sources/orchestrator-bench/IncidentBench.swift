@@ -95,6 +95,7 @@ struct IncidentBench: AsyncParsableCommand {
             "query_p50_ms": .double(query.p50), "query_p99_ms": .double(query.p99),
             "result_p50_ms": .double(result.p50), "result_p99_ms": .double(result.p99),
             "server_peak_rss_mib": stack.serverPeakRSSMiB.map(JSONValue.double) ?? .null,
+            "server_malloc": stack.serverMalloc.map(JSONValue.string) ?? .null,
             "server_cpu_ms_per_incident": perIncident(cpuAfter.server - cpuBefore.server),
             "workers_cpu_ms_per_incident": perIncident(cpuAfter.workers - cpuBefore.workers),
             "client_cpu_ms_per_incident": perIncident(benchCPU),

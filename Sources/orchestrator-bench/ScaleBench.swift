@@ -53,6 +53,7 @@ struct ScaleBench: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))
         let rss = stack.serverRSSMiB
         let peak = stack.serverPeakRSSMiB
+        let malloc = stack.serverMalloc
         let database = Double(stack.databaseBytes) / 1_048_576
         await client.close()
         // Restart: kill -9, start again, time until the first request is served.
@@ -70,6 +71,7 @@ struct ScaleBench: AsyncParsableCommand {
             "start_s": .double((startSeconds * 100).rounded() / 100),
             "server_rss_mib": rss.map(JSONValue.double) ?? .null,
             "server_peak_rss_mib": peak.map(JSONValue.double) ?? .null,
+            "server_malloc": malloc.map(JSONValue.string) ?? .null,
             "server_rss_after_restart_mib": afterRestart.map(JSONValue.double) ?? .null,
             "database_mib": .double((database * 10).rounded() / 10),
             "restart_to_first_request_ms": .double((restartMs * 10).rounded() / 10),

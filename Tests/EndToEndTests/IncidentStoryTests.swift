@@ -213,7 +213,7 @@ struct BenchmarkSmokeTests {
         let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         for key in [
             "system", "incidents", "concurrency", "workers", "wall_s", "incidents_per_s", "start_p50_ms",
-            "signal_p99_ms", "query_p50_ms", "result_p99_ms", "server_peak_rss_mib",
+            "signal_p99_ms", "query_p50_ms", "result_p99_ms", "server_peak_rss_mib", "server_malloc",
         ] {
             #expect(json?[key] != nil, "\(key) missing in \(line)")
         }
