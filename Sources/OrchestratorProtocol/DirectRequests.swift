@@ -157,9 +157,11 @@ extension Command {
 }
 
 extension RetryPolicy {
-    /// A policy without non-retryable types, read directly.
+    /// A policy read directly (the engine writes every scheduled activity's policy resolved, with
+    /// its non-retryable types, often `[]`).
     init?(directFrom f: DirectFields) {
-        guard f.isAbsentOrNull("nonRetryableErrorTypes"), let initial = f.optionalInt64("initialIntervalMs"),
+        guard let types = f.optionalStrings("nonRetryableErrorTypes"),
+            let initial = f.optionalInt64("initialIntervalMs"),
             let maximum = f.optionalInt64("maximumIntervalMs"), let attempts = f.optionalInt64("maximumAttempts"),
             let coefficient = f.optionalDouble("backoffCoefficient")
         else { return nil }
@@ -170,7 +172,7 @@ extension RetryPolicy {
         }
         self.init(
             initialIntervalMs: initial, backoffCoefficient: coefficient, maximumIntervalMs: maximum,
-            maximumAttempts: narrowed)
+            maximumAttempts: narrowed, nonRetryableErrorTypes: types)
     }
 }
 
@@ -190,6 +192,22 @@ extension DirectFields {
         case nil, .null?: return .some(nil)
         case .number(.int(let value))?: return .some(Double(value))
         case .number(.double(let value))?: return .some(value)
+        default: return nil
+        }
+    }
+
+    /// `.some(nil)` when absent or null, nil when present and not an array of strings.
+    func optionalStrings(_ key: String) -> [String]?? {
+        switch Self.first(key, in: members) {
+        case nil, .null?: return .some(nil)
+        case .array(let items)?:
+            var strings: [String] = []
+            strings.reserveCapacity(items.count)
+            for item in items {
+                guard case .string(let value) = item else { return nil }
+                strings.append(value)
+            }
+            return .some(strings)
         default: return nil
         }
     }

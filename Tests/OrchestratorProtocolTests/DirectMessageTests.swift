@@ -134,6 +134,8 @@ struct DirectRequestTests {
         #"{"id":30,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"StartTimer","attributes":{"timerId":"e1","startToFireTimeoutMs":30000}},{"commandType":"CancelTimer","attributes":{"timerId":"e0"}},{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"Notify","input":{"kind":"opened"},"startToCloseTimeoutMs":10000,"retryPolicy":{"initialIntervalMs":200,"backoffCoefficient":1.5,"maximumAttempts":5},"requestEagerExecution":true,"taskQueue":null}},{"commandType":"CompleteWorkflowExecution","attributes":{"result":{"status":"RESOLVED"}}}],"identity":"w-1","stickyCache":true,"returnNewWorkflowTask":true,"queryResults":[{"queryId":"q1","result":"OPEN"}]}}"#,
         #"{"id":31,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[],"queryResults":null}}"#,
         #"{"id":32,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"Notify","retryPolicy":{"backoffCoefficient":2}}},{"commandType":"CompleteWorkflowExecution","attributes":{}}]}}"#,
+        #"{"id":40,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal","Bad \"input\""]}}}]}}"#,
+        #"{"id":41,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":[]}}}]}}"#,
         // The parser reads integral numbers written with a fraction as integers.
         #"{"id":15.0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
         #"{"id":16,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"q","timeoutMs":2000.0}}"#,
@@ -153,7 +155,7 @@ struct DirectRequestTests {
         #"{"id":23,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q"}}"#,
         #"{"id":33,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"FailWorkflowExecution","attributes":{"failure":{"message":"boom"}}}]}}"#,
         #"{"id":34,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"StartTimer","attributes":{"timerId":"e1"}}]}}"#,
-        #"{"id":35,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal"]}}}]}}"#,
+        #"{"id":35,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal",1]}}}]}}"#,
         #"{"id":36,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"maximumAttempts":4294967296}}}]}}"#,
         #"{"id":37,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[],"queryResults":[{"queryId":"q","failure":{"message":"x"}}]}}"#,
         #"{"id":38,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"NoSuchCommand","attributes":{}}]}}"#,
