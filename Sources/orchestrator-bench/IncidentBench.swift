@@ -132,12 +132,15 @@ struct Samples: Sendable {
     var result: [Double] = []
 }
 
+/// What makes this run's services (and workflow ids) differ from an earlier run's.
+let benchRunPrefix = String(GeneratedUUID.random().prefix(8))
+
 /// One incident of the workload, timing each request; throws if the incident does not behave.
 /// Each start and signal carries a new request id from `newRequestId`.
 func runIncident(
     _ number: Int, client: OrchestratorClient, samples: SampleStore, newRequestId: () -> String
 ) async throws {
-    let service = "bench-\(UUID().uuidString.prefix(8))-\(number)"
+    let service = "bench-\(benchRunPrefix)-\(number)"
     let workflowId = IncidentWorkflow.workflowId(service: service)
     func timed<T>(_ keyPath: WritableKeyPath<Samples, [Double]>, _ body: () async throws -> T) async throws -> T {
         let t0 = ContinuousClock.now
