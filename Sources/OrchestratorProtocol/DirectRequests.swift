@@ -1,5 +1,5 @@
 // The requests a workload sends and reads most (workflow task completions with their common
-// commands, signals, queries, result waits, polls, activity completions, query answers), written and
+// commands, starts, signals, queries, result waits, polls, activity completions, query answers), written and
 // read without Codable's containers: the same bytes and values, fewer allocations. Every other
 // request, and any unusual form, goes through Codable with its errors. `DirectMessageTests` compare
 // both paths.
@@ -64,6 +64,9 @@ extension RequestMessage {
         case .respondQuery:
             guard let answer = RespondQueryRequest(directFrom: f) else { return nil }
             request = .respondQuery(answer)
+        case .startWorkflow:
+            guard let start = StartWorkflowRequest(directFrom: f) else { return nil }
+            request = .startWorkflow(start)
         case .completeWorkflowTask:
             guard let taskToken = f.string("taskToken"),
                 case .array(let items)? = DirectFields.first("commands", in: body),
@@ -99,6 +102,33 @@ extension RequestMessage {
             return nil
         }
         self.init(id: UInt64(rawId), request: request)
+    }
+}
+
+extension StartWorkflowRequest {
+    /// A start without search attributes read directly; policies must be known names.
+    fileprivate init?(directFrom f: DirectFields) {
+        guard let workflowId = f.string("workflowId"), let workflowType = f.string("workflowType"),
+            let taskQueue = f.string("taskQueue"), let requestId = f.optionalString("requestId"),
+            let reuse = f.optionalString("workflowIdReusePolicy"),
+            let conflict = f.optionalString("workflowIdConflictPolicy"),
+            let taskTimeout = f.optionalInt64("workflowTaskTimeoutMs"), f.isAbsentOrNull("searchAttributes"),
+            let identity = f.optionalString("identity")
+        else { return nil }
+        var reusePolicy: WorkflowIdReusePolicy?
+        if let reuse {
+            guard let known = WorkflowIdReusePolicy(rawValue: reuse) else { return nil }
+            reusePolicy = known
+        }
+        var conflictPolicy: WorkflowIdConflictPolicy?
+        if let conflict {
+            guard let known = WorkflowIdConflictPolicy(rawValue: conflict) else { return nil }
+            conflictPolicy = known
+        }
+        self.init(
+            workflowId: workflowId, workflowType: workflowType, taskQueue: taskQueue, input: f.payload("input"),
+            requestId: requestId, workflowIdReusePolicy: reusePolicy, workflowIdConflictPolicy: conflictPolicy,
+            workflowTaskTimeoutMs: taskTimeout, identity: identity)
     }
 }
 
@@ -272,6 +302,17 @@ extension Request {
         case .respondQuery(let body):
             guard body.failure == nil else { return nil }
             return Self.answer(body)
+        case .startWorkflow(let body):
+            guard body.searchAttributes == nil else { return nil }
+            object.string("identity", body.identity)
+            object.payload("input", body.input)
+            object.string("requestId", body.requestId)
+            object.string("taskQueue", body.taskQueue)
+            object.string("workflowId", body.workflowId)
+            object.string("workflowIdConflictPolicy", body.workflowIdConflictPolicy?.rawValue)
+            object.string("workflowIdReusePolicy", body.workflowIdReusePolicy?.rawValue)
+            object.int("workflowTaskTimeoutMs", body.workflowTaskTimeoutMs)
+            object.string("workflowType", body.workflowType)
         case .completeWorkflowTask(let body):
             let commands = ArrayBox()
             commands.items.reserveCapacity(body.commands.count)

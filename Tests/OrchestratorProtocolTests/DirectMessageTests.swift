@@ -136,6 +136,8 @@ struct DirectRequestTests {
         #"{"id":32,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"Notify","retryPolicy":{"backoffCoefficient":2}}},{"commandType":"CompleteWorkflowExecution","attributes":{}}]}}"#,
         #"{"id":40,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal","Bad \"input\""]}}}]}}"#,
         #"{"id":41,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":[]}}}]}}"#,
+        #"{"id":42,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q"}}"#,
+        #"{"id":43,"op":"startWorkflow","body":{"identity":"cli","input":{"service":"payment-api","escalateAfterMs":30000},"requestId":"0190f5a2-7c1e-7b3a-9f00-1234567890ab","taskQueue":"incident-task-queue","workflowId":"incident-payment-api","workflowIdConflictPolicy":"USE_EXISTING","workflowIdReusePolicy":"REJECT_DUPLICATE","workflowTaskTimeoutMs":10000,"workflowType":"IncidentWorkflow","searchAttributes":null}}"#,
         // The parser reads integral numbers written with a fraction as integers.
         #"{"id":15.0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
         #"{"id":16,"op":"queryWorkflow","body":{"workflowId":"w","queryType":"q","timeoutMs":2000.0}}"#,
@@ -152,7 +154,10 @@ struct DirectRequestTests {
         #"{"id":21,"op":"completeActivityTask","body":null}"#,
         #"{"id":0,"op":"signalWorkflow","body":{"workflowId":"w","signalName":"s"}}"#,
         #"{"id":22,"op":"noSuchOperation","body":{}}"#,
-        #"{"id":23,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q"}}"#,
+        #"{"id":23,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q","searchAttributes":{"service":"a"}}}"#,
+        #"{"id":24,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q","workflowIdReusePolicy":"SOMETIMES"}}"#,
+        #"{"id":25,"op":"startWorkflow","body":{"workflowId":"w","workflowType":"T","taskQueue":"q","workflowTaskTimeoutMs":"5s"}}"#,
+        #"{"id":26,"op":"startWorkflow","body":{"workflowId":"w","taskQueue":"q"}}"#,
         #"{"id":33,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"FailWorkflowExecution","attributes":{"failure":{"message":"boom"}}}]}}"#,
         #"{"id":34,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"StartTimer","attributes":{"timerId":"e1"}}]}}"#,
         #"{"id":35,"op":"completeWorkflowTask","body":{"taskToken":"wt:1","commands":[{"commandType":"ScheduleActivityTask","attributes":{"activityId":"n1","activityType":"N","retryPolicy":{"nonRetryableErrorTypes":["Fatal",1]}}}]}}"#,
@@ -262,6 +267,21 @@ struct DirectRequestEncodingTests {
         RequestMessage(
             id: UInt64.max,
             request: .startWorkflow(StartWorkflowRequest(workflowId: "w", workflowType: "T", taskQueue: "q"))),
+        RequestMessage(
+            id: 12,
+            request: .startWorkflow(
+                StartWorkflowRequest(
+                    workflowId: "incident-payment-api", workflowType: "IncidentWorkflow",
+                    taskQueue: "incident-task-queue",
+                    input: ["service": "payment-api", "escalateAfterMs": 30_000], requestId: "r-1",
+                    workflowIdReusePolicy: .allowDuplicateFailedOnly, workflowIdConflictPolicy: .terminateExisting,
+                    workflowTaskTimeoutMs: 5_000, identity: "cli \"1\""))),
+        RequestMessage(
+            id: 13,
+            request: .startWorkflow(
+                StartWorkflowRequest(
+                    workflowId: "w", workflowType: "T", taskQueue: "q", searchAttributes: ["service": "a", "level": 2]))
+        ),
     ]
 
     @Test("each request", arguments: requests)
