@@ -1,8 +1,8 @@
 // The requests a workload sends and reads most (workflow task completions with their common
-// commands, starts, signals, queries, result waits, polls, activity completions, query answers), written and
-// read without Codable's containers: the same bytes and values, fewer allocations. Every other
-// request, and any unusual form, goes through Codable with its errors. `DirectMessageTests` compare
-// both paths.
+// commands, starts, signals, queries, result waits, polls, activity completions, query answers),
+// written and read without Codable's containers: the same bytes and values, fewer allocations.
+// Every other request, and any unusual form, goes through Codable with its errors.
+// `DirectMessageTests` compare both paths.
 
 // MARK: - Reading requests (the server)
 
