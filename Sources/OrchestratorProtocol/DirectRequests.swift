@@ -110,21 +110,11 @@ extension StartWorkflowRequest {
     fileprivate init?(directFrom f: DirectFields) {
         guard let workflowId = f.string("workflowId"), let workflowType = f.string("workflowType"),
             let taskQueue = f.string("taskQueue"), let requestId = f.optionalString("requestId"),
-            let reuse = f.optionalString("workflowIdReusePolicy"),
-            let conflict = f.optionalString("workflowIdConflictPolicy"),
+            let reusePolicy = f.optionalName("workflowIdReusePolicy", as: WorkflowIdReusePolicy.self),
+            let conflictPolicy = f.optionalName("workflowIdConflictPolicy", as: WorkflowIdConflictPolicy.self),
             let taskTimeout = f.optionalInt64("workflowTaskTimeoutMs"), f.isAbsentOrNull("searchAttributes"),
             let identity = f.optionalString("identity")
         else { return nil }
-        var reusePolicy: WorkflowIdReusePolicy?
-        if let reuse {
-            guard let known = WorkflowIdReusePolicy(rawValue: reuse) else { return nil }
-            reusePolicy = known
-        }
-        var conflictPolicy: WorkflowIdConflictPolicy?
-        if let conflict {
-            guard let known = WorkflowIdConflictPolicy(rawValue: conflict) else { return nil }
-            conflictPolicy = known
-        }
         self.init(
             workflowId: workflowId, workflowType: workflowType, taskQueue: taskQueue, input: f.payload("input"),
             requestId: requestId, workflowIdReusePolicy: reusePolicy, workflowIdConflictPolicy: conflictPolicy,
@@ -224,6 +214,13 @@ extension DirectFields {
         case .number(.double(let value))?: return .some(value)
         default: return nil
         }
+    }
+
+    /// `.some(nil)` when absent or null, nil when present and not one of `T`'s names.
+    func optionalName<T: RawRepresentable>(_ key: String, as type: T.Type) -> T?? where T.RawValue == String {
+        guard let name = optionalString(key) else { return nil }
+        guard let name else { return .some(nil) }
+        return T(rawValue: name).map { .some($0) }
     }
 
     /// `.some(nil)` when absent or null, nil when present and not an array of strings.
