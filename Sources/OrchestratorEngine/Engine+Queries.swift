@@ -3,8 +3,10 @@ import OrchestratorStore
 
 extension Engine {
     /// Asks a run's worker a question. The query reflects every event acknowledged before it: if a
-    /// workflow task is pending, the query waits for it to complete. It goes to the connection that
-    /// caches the run (sticky), else to any worker polling the run's task queue, which replays it.
+    /// workflow task carrying such an event is pending, the query waits for it to complete (events
+    /// still being committed were acknowledged to nobody and need no wait). It goes to the
+    /// connection that caches the run (sticky), else to any worker polling the run's task queue,
+    /// which replays it.
     /// Returns the run and where its answer will be, awaited outside the actor.
     func askQuery(_ request: QueryWorkflowRequest, origin: UInt64) throws(OrchestratorError)
         -> (runId: String, answer: Outcome<Result<JSONValue?, OrchestratorError>>)
@@ -41,25 +43,42 @@ extension Engine {
         if let execution = executions[runSeq], execution.isOpen,
             execution.workflowTask != nil || execution.workflowTaskRetryPending
         {
-            // Nothing arrived since the task started: it holds every event acknowledged before this
-            // query, so the state right after it answers the query.
-            let covered = execution.workflowTask?.isStarted == true && execution.buffered.isEmpty
-            if covered, let task = execution.workflowTask, case .started(let holder) = task.location,
-                let connection = connections[holder], connection.answersQueriesOfStartedTasks
-            {
-                // The holder answers in the task's completion, or after it.
-                execution.workflowTask?.pushedQueries.append(queryId)
-                push(
-                    queryId, to: connection,
-                    taskToken: TaskToken.workflow(
-                        runSeq: runSeq, scheduledEventId: task.scheduledEventId, startedEventId: task.startedEventId))
-                return (runId, answer)
+            // Every event acknowledged before this query is committed. If the events the run's last
+            // handed-out task lacks are all in batches still to commit, none of them was
+            // acknowledged, and the worker's state after that task answers the query.
+            let lacksNothingAcknowledged = execution.lacksOnlyUncommittedEvents(committedBatches: committedBatches)
+            if lacksNothingAcknowledged, let task = execution.workflowTask {
+                switch task.location {
+                case .started(let holder):
+                    if let connection = connections[holder], connection.answersQueriesOfStartedTasks {
+                        // The holder answers in the task's completion, or after it.
+                        execution.workflowTask?.pushedQueries.append(queryId)
+                        push(
+                            queryId, to: connection,
+                            taskToken: TaskToken.workflow(
+                                runSeq: runSeq, scheduledEventId: task.scheduledEventId,
+                                startedEventId: task.startedEventId))
+                        return (runId, answer)
+                    }
+                case .notReady, .sticky, .queued, .returnedWithCompletion:
+                    // The last task was completed by the worker that caches the run: its state holds
+                    // every acknowledged event. The pending task carries only newer ones.
+                    if let sticky = execution.stickyConnection.flatMap({ connections[$0] }) {
+                        statistics.queriesAnsweredAheadOfTask += 1
+                        push(queryId, to: sticky)
+                        return (runId, answer)
+                    }
+                case .backoff:
+                    break
+                }
             }
             // The run has events its worker has not processed yet: answer after they are.
             execution.queriesAwaitingTask.append(queryId)
             putWaitingTaskFirst(execution)
             // A covered query goes out once the task is completed.
-            if covered { execution.queriesCoveredByStartedTask.append(queryId) }
+            if lacksNothingAcknowledged, execution.workflowTask?.isStarted == true {
+                execution.queriesCoveredByStartedTask.append(queryId)
+            }
         } else {
             routeQuery(queryId)
         }

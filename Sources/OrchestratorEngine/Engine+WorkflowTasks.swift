@@ -86,6 +86,8 @@ extension Engine {
         )
         task.location = .started(connectionId)
         task.startedEventId = startedId
+        // The task carries the whole tail: the worker lacks nothing once it has applied it.
+        execution.undeliveredSinceBatch = nil
         execution.queriesCoveredByStartedTask.removeAll()
         task.startedTime = now
         task.identity = identity
@@ -416,6 +418,8 @@ extension Engine {
         case .connectionClosed, .serverRestarted, .unhandledCommand: codeFailure = false
         }
         if codeFailure || cause == .connectionClosed { execution.stickyConnection = nil }
+        // No worker's state is known to hold the run's events until a task starts again.
+        execution.undeliveredSinceBatch = 0
         flushBufferedEvents(execution)
         let attempt = codeFailure ? task.attempt + 1 : 1
         let delay = codeFailure ? workflowTaskRetryDelay(attempt: attempt) : 0
@@ -477,6 +481,7 @@ extension Engine {
                 .init(scheduledEventId: scheduledEventId, startedEventId: startedEventId, timeoutType: .startToClose)))
         execution.workflowTask = nil
         execution.stickyConnection = nil
+        execution.undeliveredSinceBatch = 0
         flushBufferedEvents(execution)
         scheduleWorkflowTask(execution, attempt: task.attempt + 1)
     }

@@ -76,6 +76,10 @@ public actor Engine {
     var commitInFlight = false
     /// The batch being committed, for requests with nothing pending that wait for it.
     var inFlightTicket: CommitTicket?
+    /// Batches are numbered from 1 as they are sealed; they commit in that order. What is applied
+    /// now joins batch `sealedBatches + 1`; it is durable once `committedBatches` reaches that.
+    var sealedBatches: Int64 = 0
+    var committedBatches: Int64 = 0
     var storageFailure: String?
     var started = false
     /// Set by ``shutdown()``: no timer is armed any more.
@@ -221,6 +225,8 @@ public actor Engine {
         pendingActions.removeAll(keepingCapacity: true)
         commitInFlight = true
         inFlightTicket = ticket
+        sealedBatches += 1
+        let batch = sealedBatches
         statistics.batches += 1
         statistics.operations += operations.count
         statistics.events += eventCount
@@ -235,17 +241,18 @@ public actor Engine {
             } catch {
                 result = .failure(error)
             }
-            self.commitFinished(result, actions: actions, ticket: ticket)
+            self.commitFinished(result, batch: batch, actions: actions, ticket: ticket)
         }
     }
 
     private func commitFinished(
-        _ result: Result<Void, any Error>, actions: [PostCommitAction], ticket: CommitTicket
+        _ result: Result<Void, any Error>, batch: Int64, actions: [PostCommitAction], ticket: CommitTicket
     ) {
         commitInFlight = false
         inFlightTicket = nil
         switch result {
         case .success:
+            committedBatches = batch
             for action in actions { perform(action) }
             ticket.finish(.success(()))
             scheduleCommit()
@@ -297,6 +304,7 @@ public actor Engine {
     /// task runs, else appended and a workflow task scheduled if none is.
     func addWorkflowEvent(_ execution: Execution, _ attributes: EventAttributes) {
         guard execution.isOpen else { return }
+        if execution.undeliveredSinceBatch == nil { execution.undeliveredSinceBatch = sealedBatches + 1 }
         if execution.completingTask {
             appendEvent(execution, attributes)
             execution.needsWorkflowTask = true
@@ -451,6 +459,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var runsClosed = 0
     public var signals = 0
     public var queries = 0
+    /// Queries pushed to the worker that caches the run although its next workflow task is
+    /// pending, because that task carries only events still to commit (none acknowledged).
+    public var queriesAnsweredAheadOfTask = 0
     public var workflowTasksStarted = 0
     public var workflowTasksCompleted = 0
     /// Workflow tasks handed out in the answer to the completion of the task before them.

@@ -235,6 +235,16 @@ final class Execution {
     /// acknowledged before them: its worker can answer them as soon as it completes that task,
     /// without waiting for the completion's commit. Emptied whenever a task starts.
     var queriesCoveredByStartedTask: [String] = []
+    /// The batch of the oldest event the workflow must see that no workflow task handed out has
+    /// carried yet (nil: none). While that batch is not committed, no event the run's worker lacks
+    /// has been acknowledged, so the worker's state answers a query (`Engine.askQuery`). 0 after a
+    /// task failed or timed out: the worker's state is not to be trusted until a task starts.
+    var undeliveredSinceBatch: Int64?
+    /// Whether every event the run's workflow task handed out last lacks is still uncommitted.
+    func lacksOnlyUncommittedEvents(committedBatches: Int64) -> Bool {
+        guard let batch = undeliveredSinceBatch else { return true }
+        return batch > committedBatches
+    }
     /// Set while a workflow task completion is being applied: new events then wait for its end.
     var completingTask = false
     var needsWorkflowTask = false

@@ -240,7 +240,7 @@ public struct WorkflowQuery: Sendable, Hashable, Codable {
     public var queryType: String
     public var args: JSONValue?
     /// Set when the query arrived while this connection held the run's started workflow task, and
-    /// nothing happened since the task started: the task's token. Answer it from the state after
+    /// no event committed since the task started waits for the next one: the task's token. Answer it from the state after
     /// that task's events, in its completion (`queryResults`) or, once that is sent, with
     /// `respondQuery`; never from the state before them.
     public var taskToken: String?

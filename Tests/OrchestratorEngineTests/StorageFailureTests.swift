@@ -5,7 +5,7 @@ import OrchestratorStore
 import Synchronization
 import Testing
 
-/// A SQLite store whose commits can be held, then failed, on the test's word.
+/// A SQLite store whose commits can be held, then let through or failed, on the test's word.
 final class GatedStore: HistoryStore {
     private let inner: SQLiteStore
     private struct State {
@@ -18,8 +18,18 @@ final class GatedStore: HistoryStore {
 
     init(directory: URL) throws { inner = try SQLiteStore(directory: directory) }
 
-    /// From now on a commit waits until ``fail(_:)``.
+    /// From now on a commit waits until ``release()`` or ``fail(_:)``.
     func hold() { state.withLock { $0.holding = true } }
+
+    /// Lets the held commits and every later one through.
+    func release() {
+        let held = state.withLock { state in
+            state.holding = false
+            defer { state.held.removeAll() }
+            return state.held
+        }
+        for commit in held { commit.resume() }
+    }
 
     /// Returns once a commit is waiting.
     func commitHeld() async {
