@@ -16,6 +16,7 @@ struct RuntimeTests {
         registry.register(DeterministicWorkflow.self)
         registry.register(EscapingWorkflow.self)
         registry.register(ParallelWorkflow.self)
+        registry.register(TallyWorkflow.self)
     }
 
     @Test("timers: the workflow sleeps on durable timers and its history replays to the same result")
@@ -146,6 +147,36 @@ struct RuntimeTests {
             #expect(
                 failure?.failure?.message.contains("does not control") == true, "\(failure?.failure?.message ?? "")")
             _ = try await h.client.send(TerminateWorkflowRequest(workflowId: "escape", reason: "test over"))
+        }
+    }
+
+    @Test("queries see every acknowledged signal while activity results and workflow tasks are in flight")
+    func queriesSeeAcknowledgedSignals() async throws {
+        try await WorkerHarness.with(register: registerAll) { h in
+            let client = h.client
+            func status(_ id: String) async throws -> [Int] {
+                let response = try await client.send(
+                    QueryWorkflowRequest(workflowId: id, queryType: TallyWorkflow.tally.name))
+                return try PayloadCoding.decode([Int].self, from: response.result)
+            }
+            // Runs at once, so that commits group several runs' events and queries arrive while
+            // other events are being committed.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for run in 0..<12 {
+                    group.addTask {
+                        let id = "tally-\(run)"
+                        try await h.start(TallyWorkflow.self, id: id, input: NoArguments())
+                        for value in 1...4 {
+                            try await h.signal(id, TallyWorkflow.add, value)
+                            let seen = try await status(id)
+                            #expect(seen == Array(1...value), "\(id) after signal \(value) answered \(seen)")
+                        }
+                        try await h.signal(id, TallyWorkflow.done, NoArguments())
+                        #expect(try await h.result(TallyWorkflow.self, id: id) == [1, 2, 3, 4])
+                    }
+                }
+                try await group.waitForAll()
+            }
         }
     }
 }

@@ -180,6 +180,35 @@ final class ParallelWorkflow: Workflow {
     }
 }
 
+/// Keeps the numbers signaled to it, in order, and echoes each through an activity (so activity
+/// results reach the server while signals and queries do); returns them on "done".
+final class TallyWorkflow: Workflow {
+    static let name = "Tally"
+    static let add = Signal<Int>("add")
+    static let done = Signal<NoArguments>("done")
+    static let tally = Query<NoArguments, [Int]>("tally")
+    var values: [Int] = []
+    var finished = false
+    init(input: NoArguments) {}
+    static func configure(_ handlers: inout WorkflowHandlers<TallyWorkflow>) {
+        handlers.signal(add) { workflow, value in workflow.values.append(value) }
+        handlers.signal(done) { workflow, _ in workflow.finished = true }
+        handlers.query(tally) { workflow, _ in workflow.values }
+    }
+    func run(context: WorkflowContext) async throws -> [Int] {
+        var echoed = 0
+        while !finished || echoed < values.count {
+            try await context.condition { self.values.count > echoed || self.finished }
+            while echoed < values.count {
+                echoed += 1
+                _ = try await context.execute(
+                    Echo.self, "\(values[echoed - 1])", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
+            }
+        }
+        return values
+    }
+}
+
 /// Counts attempts of Flaky per key, shared by the test and the activity implementation.
 final class AttemptCounter: Sendable {
     private let counts = Mutex<[String: Int]>([:])
