@@ -16,7 +16,7 @@ extension Engine {
         let row: RequestIdRow?
         if let pending = uncommittedRequestIds[requestId] {
             row = pending
-        } else if let filter = requestIdFilter, !filter.mightContain(requestId) {
+        } else if !mightHold(requestId, .requestIds) {
             row = nil
         } else {
             statistics.requestIdStoreReads += 1
@@ -36,53 +36,9 @@ extension Engine {
         let row = RequestIdRow(
             requestId: requestId, kind: kind.rawValue, workflowId: workflowId, runId: runId, createdTime: clock.now())
         uncommittedRequestIds[requestId] = row
-        requestIdFilter?.insert(requestId)
-        requestIdsRecordedDuringFilterBuild?.append(requestId)
-        if let filter = requestIdFilter, filter.isFull {
-            buildRequestIdFilter(capacity: filter.capacity * 2)
-        }
+        record(requestId, .requestIds)
         write(.putRequestId(row))
         afterCommit(.forgetRequestIds([requestId]))
-    }
-
-    /// Builds a request id filter of `capacity` from the store, off the loop, and installs it with
-    /// the ids recorded meanwhile; until then lookups use the filter there is (or the store).
-    /// Nothing if a build is running or the engine stopped.
-    func buildRequestIdFilter(capacity: Int) {
-        guard requestIdFilterBuilder == nil, !stopped, capacity > 0 else { return }
-        // Ids not committed yet may be missing from the snapshot the build reads.
-        requestIdsRecordedDuringFilterBuild = Array(uncommittedRequestIds.keys)
-        requestIdFilterBuilder = Task(executorPreference: globalConcurrentExecutor) { [weak self, store, logger] in
-            var filter: RequestIdFilter? = RequestIdFilter(capacity: capacity)
-            do {
-                try store.forEachRequestId { id in
-                    try Task.checkCancellation()
-                    filter?.insert(id)
-                }
-            } catch is CancellationError {
-                filter = nil
-            } catch {
-                logger.warning(
-                    "reading request ids failed; they are looked up in the database", metadata: ["error": "\(error)"])
-                filter = nil
-            }
-            await self?.installRequestIdFilter(filter)
-        }
-    }
-
-    /// Returns once no filter is being built (for tests).
-    func requestIdFilterBuilt() async {
-        while let builder = requestIdFilterBuilder { await builder.value }
-    }
-
-    private func installRequestIdFilter(_ built: RequestIdFilter?) {
-        requestIdFilterBuilder = nil
-        let recorded = requestIdsRecordedDuringFilterBuild ?? []
-        requestIdsRecordedDuringFilterBuild = nil
-        guard var filter = built, !stopped else { return }
-        for id in recorded { filter.insert(id) }
-        requestIdFilter = filter
-        statistics.requestIdFilterBuilds += 1
     }
 }
 

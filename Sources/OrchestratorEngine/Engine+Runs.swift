@@ -37,6 +37,7 @@ extension Engine {
         executions[runSeq] = execution
         runSeqByRunId[parameters.runId] = runSeq
         currentRunByWorkflowId[parameters.workflowId] = runSeq
+        record(parameters.workflowId, .workflowIds)
         appendEvent(
             execution,
             .workflowExecutionStarted(
@@ -118,11 +119,14 @@ extension Engine {
         if let seq = currentRunByWorkflowId[workflowId], let execution = executions[seq] {
             latestStatus = execution.status
             latestRunId = execution.runId
-        } else {
+        } else if mightHold(workflowId, .workflowIds) {
+            statistics.workflowIdStoreReads += 1
             let row: ExecutionRow?
             do { row = try store.latestExecution(workflowId: workflowId) } catch { throw storeFailure(error) }
             latestStatus = row?.status
             latestRunId = row?.runId
+        } else {
+            return nil  // The id never had a run.
         }
         guard let latestStatus, let latestRunId else { return nil }
         if latestStatus.isOpen { return "workflow \(workflowId) is already running (run \(latestRunId))" }

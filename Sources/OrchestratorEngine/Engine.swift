@@ -59,12 +59,9 @@ public actor Engine {
 
     // Request ids applied but not yet committed (the store answers for committed ones).
     var uncommittedRequestIds: [String: RequestIdRow] = [:]
-    /// Every request id recorded, once built from the store after the start: a new id (nearly
-    /// every one) needs no read of the store (``RequestIdFilter``).
-    var requestIdFilter: RequestIdFilter?
-    /// While a filter is being built: the ids recorded since it began, which it may not have read.
-    var requestIdsRecordedDuringFilterBuild: [String]?
-    var requestIdFilterBuilder: Task<Void, Never>?
+    /// Filters of every request id recorded and every workflow id that has had a run, once built
+    /// from the store after the start: a new key (nearly every one) needs no read of the store.
+    var keyFilters = KeyFilters()
 
     // Group commit.
     var pendingOperations: [StoreOperation] = []
@@ -111,7 +108,8 @@ public actor Engine {
         guard !started else { return }
         started = true
         try await recover()
-        buildRequestIdFilter(capacity: configuration.requestIdFilterCapacity)
+        buildKeyFilter(.requestIds, capacity: configuration.requestIdFilterCapacity)
+        buildKeyFilter(.workflowIds, capacity: configuration.workflowIdFilterCapacity)
         sweeper = Task { [weak self, interval = configuration.longPollSweepIntervalMs] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(interval))
@@ -126,8 +124,9 @@ public actor Engine {
         // Nothing may wake the engine once this returns: its executor (the server's event loop) goes
         // away next. Stop the background tasks and wait until they are done.
         stopped = true
-        let background = [sweeper, timerSleeper, requestIdFilterBuilder].compactMap { $0 }
-        requestIdFilterBuilder = nil
+        let background = [sweeper, timerSleeper].compactMap { $0 } + keyFilters.builders
+        keyFilters.requestIds.builder = nil
+        keyFilters.workflowIds.builder = nil
         sweeper = nil
         timerSleeper = nil
         timerSleeperDeadline = nil
@@ -389,8 +388,11 @@ public actor Engine {
         if let seq = currentRunByWorkflowId[workflowId], let execution = executions[seq] {
             return .memory(execution)
         }
-        let row: ExecutionRow?
-        do { row = try store.latestExecution(workflowId: workflowId) } catch { throw storeFailure(error) }
+        var row: ExecutionRow?
+        if mightHold(workflowId, .workflowIds) {
+            statistics.workflowIdStoreReads += 1
+            do { row = try store.latestExecution(workflowId: workflowId) } catch { throw storeFailure(error) }
+        }
         guard let row else {
             throw .notFound("workflow \(workflowId) not found; list workflows with `orchestrator workflow list`")
         }
@@ -480,4 +482,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var requestIdStoreReads = 0
     /// Request id filters built (one after the start, one more each time one fills).
     public var requestIdFilterBuilds = 0
+    /// Workflow ids whose latest run was looked up in the store: those the filter could not rule
+    /// out, or all of them before it is built.
+    public var workflowIdStoreReads = 0
+    /// Workflow id filters built (one after the start, one more each time one fills).
+    public var workflowIdFilterBuilds = 0
 }

@@ -26,6 +26,10 @@ public struct EngineConfiguration: Sendable {
     /// Request ids the in-memory filter holds before it is rebuilt twice as large (16 bits each:
     /// 2 MiB for the default). 0 turns the filter off: every new request id is looked up in the store.
     public var requestIdFilterCapacity = 1 << 20
+    /// Workflow ids the in-memory filter of ids that have had a run holds before it is rebuilt
+    /// twice as large (16 bits each: 512 KiB for the default). 0 turns the filter off: every start
+    /// of a workflow id not in memory looks up the id's latest run in the store.
+    public var workflowIdFilterCapacity = 1 << 18
 
     public init() {}
 }

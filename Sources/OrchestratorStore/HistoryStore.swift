@@ -26,6 +26,10 @@ public protocol HistoryStore: Sendable {
     /// `body` may throw to stop early.
     func forEachRequestId(_ body: (String) throws -> Void) throws
 
+    /// Calls `body` with every workflow id that has a run, each once, in no particular order, from
+    /// one snapshot. `body` may throw to stop early.
+    func forEachWorkflowId(_ body: (String) throws -> Void) throws
+
     /// Events of a run with `afterEventId < eventId ≤ throughEventId`, in order: at most `limit`, and
     /// no more than fit in `maxBytes` of stored attributes (but always at least one).
     func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws

@@ -389,6 +389,14 @@ public final class SQLiteStore: HistoryStore {
         }
     }
 
+    public func forEachWorkflowId(_ body: (String) throws -> Void) throws {
+        try pool.read { db in
+            // From the index by workflow id, without reading the rows.
+            let ids = try String.fetchCursor(db, sql: "SELECT DISTINCT workflow_id FROM executions")
+            while let id = try ids.next() { try body(id) }
+        }
+    }
+
     public func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
         -> [HistoryEvent]
     {

@@ -77,6 +77,7 @@ final class GatedStore: HistoryStore {
     }
     func requestId(_ requestId: String) throws -> RequestIdRow? { try inner.requestId(requestId) }
     func forEachRequestId(_ body: (String) throws -> Void) throws { try inner.forEachRequestId(body) }
+    func forEachWorkflowId(_ body: (String) throws -> Void) throws { try inner.forEachWorkflowId(body) }
     func events(runSeq: Int64, afterEventId: Int64, throughEventId: Int64, limit: Int, maxBytes: Int) throws
         -> [HistoryEvent]
     {
