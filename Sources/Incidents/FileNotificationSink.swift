@@ -169,21 +169,85 @@ public final class FileNotificationSink: NotificationSink, Sendable {
                 var start = 0
                 while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
                     let line = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
-                    let key: KeyOnly?
+                    let key: String?
                     if partial.isEmpty {
-                        key = try? MessageCodec.decode(KeyOnly.self, from: line)
+                        key = Self.key(ofLine: line)
                     } else {
                         partial.append(contentsOf: line)
-                        key = try? MessageCodec.decode(KeyOnly.self, from: partial)
+                        key = partial.withUnsafeBytes { Self.key(ofLine: $0) }
                         partial.removeAll(keepingCapacity: true)
                     }
-                    if let key { file.keys.insert(key.key) }
+                    if let key { file.keys.insert(key) }
                     start = newline + 1
                 }
                 partial.append(contentsOf: bytes[start...])
             }
         }
         file.partialLine = partial
+    }
+
+    /// The `key` of a line, or nil if the line is not a JSON object with a string `key`.
+    ///
+    /// Every process reads every line the others append, so a line of the form this sink writes
+    /// (one flat object of strings, integers and nulls) is checked and read in place, not parsed
+    /// into a tree; any other form, and a key with an escape in it, is parsed whole.
+    public static func key(ofLine line: UnsafeRawBufferPointer) -> String? {
+        if let key = keyOfFlatLine(line) { return key }
+        return (try? MessageCodec.decode(KeyOnly.self, from: line))?.key
+    }
+
+    private static func keyOfFlatLine(_ line: UnsafeRawBufferPointer) -> String? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var index = 0
+        /// Skips a string whose opening quote is at `index`; returns the range of its text.
+        func string() -> Range<Int>? {
+            guard index < line.count, line[index] == quote else { return nil }
+            let start = index + 1
+            index = start
+            while index < line.count {
+                switch line[index] {
+                case quote:
+                    index += 1
+                    return start..<(index - 1)
+                case backslash: index += 2
+                case 0..<0x20: return nil
+                default: index += 1
+                }
+            }
+            return nil
+        }
+        func next(_ byte: Unicode.Scalar) -> Bool {
+            guard index < line.count, line[index] == UInt8(ascii: byte) else { return false }
+            index += 1
+            return true
+        }
+        var key: Range<Int>?
+        var sawKey = false  // Of repeated members the first counts, as everywhere in the protocol.
+        guard next("{") else { return nil }
+        repeat {
+            guard let name = string(), next(":") else { return nil }
+            let value: Range<Int>?
+            if index < line.count, line[index] == quote {
+                guard let text = string() else { return nil }
+                value = text
+            } else if line[index...].starts(with: "null".utf8) {
+                index += 4
+                value = nil
+            } else {
+                // An integer.
+                _ = next("-")
+                let digits = index
+                while index < line.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[index]) { index += 1 }
+                guard index > digits else { return nil }
+                value = nil
+            }
+            if !sawKey, line[name].elementsEqual("key".utf8) {
+                sawKey = true
+                key = value
+            }
+        } while next(",")
+        guard next("}"), index == line.count, let key, !line[key].contains(backslash) else { return nil }
+        return String(validating: UnsafeRawBufferPointer(rebasing: line[key]), as: UTF8.self)
     }
 
     private struct KeyOnly: Decodable {

@@ -122,4 +122,44 @@ struct NotificationSinkTests {
                     == (try MessageCodec.encodeBytes(JSONValue.object(expected))))
         }
     }
+
+    @Test("a line's key is read in place when the line has the sink's form, else by parsing it; broken lines have none")
+    func keyOfLine() throws {
+        func key(_ text: String) -> String? {
+            Array(text.utf8).withUnsafeBytes { FileNotificationSink.key(ofLine: $0) }
+        }
+        func parsed(_ text: String) -> String? {
+            guard case .object(let members)? = try? JSONValue(jsonText: text) else { return nil }
+            return members["key"]?.stringValue
+        }
+        var lines: [String] = []
+        for responder in [nil, "alice", "a \"quoted\" ü\n"] as [String?] {
+            for key in ["incident-payment-api/01a2/3", "k \"q\" \\ é", "", "key"] {
+                let notification = Notification(
+                    incident: "incident-\"pay\"", service: "payment-api", kind: .escalated, level: -12,
+                    responder: responder)
+                lines.append(
+                    String(
+                        decoding: FileNotificationSink.line(notification, key: key, at: "2026-11-22T10:15:30.125Z"),
+                        as: UTF8.self))
+            }
+        }
+        lines += [
+            #"{"key":"first","level":1}"#, #"{"a":[1,{"key":"nested"}],"key":"outer"}"#, #"{"b":true,"key":"x"}"#,
+            #"{"key":"x","key":"y"}"#, #"{"level":1.5,"key":"z"}"#, #" {"key":"spaced"} "#,
+        ]
+        for line in lines {
+            #expect(key(line) == parsed(line), "\(line)")
+            #expect(key(line) != nil, "\(line)")
+        }
+        // A line cut by a crash, with the next line appended to it, and other broken lines: no key.
+        let whole = lines[1]
+        for broken in [
+            String(whole.prefix(40)) + whole, String(whole.dropLast()), whole + "}", "{\"key\":\"x\"", "{\"key\":x}",
+            "{\"key\":\"tab\tin\"}", "{\"key\":-}", "{\"key\":nul}", "", "{}", "[\"key\"]", "{\"level\":1}",
+        ] {
+            #expect(key(broken) == nil, "\(broken)")
+            #expect(parsed(broken) == nil, "\(broken)")
+        }
+    }
 }
