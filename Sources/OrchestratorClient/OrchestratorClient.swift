@@ -20,10 +20,6 @@ public final class OrchestratorClient: Sendable {
     public let hello: HelloResponse
     /// Queries and other messages the server sends unasked.
     public let pushes: AsyncStream<Push>
-    /// Runs tasks on this connection's event loop. A task that prefers it
-    /// (`group.addTask(executorPreference: client.taskExecutor)`) sends its requests and resumes with
-    /// their answers on the loop's thread, with no switch of threads per request; it must not block.
-    public let taskExecutor: EventLoopTaskExecutor
 
     private let outbound: OutboundFrames
     private var channel: any Channel { outbound.channel }
@@ -38,7 +34,6 @@ public final class OrchestratorClient: Sendable {
         self.outbound = outbound
         self.state = state
         self.pushes = state.pushes
-        self.taskExecutor = EventLoopTaskExecutor(outbound.channel.eventLoop)
     }
 
     /// Connects and performs the handshake.

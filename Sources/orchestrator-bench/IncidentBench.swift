@@ -55,9 +55,7 @@ struct IncidentBench: AsyncParsableCommand {
                 let number = next
                 next += 1
                 let client = clients[number % clients.count]
-                // On the connection's event loop: a request and its answer cost no thread switch in
-                // the benchmark's client, which shares the machine's two cores with what it measures.
-                group.addTask(executorPreference: client.taskExecutor) {
+                group.addTask {
                     do {
                         try await runIncident(number, client: client, samples: samples, newRequestId: newRequestId)
                     } catch {
