@@ -189,8 +189,10 @@ public final class FileNotificationSink: NotificationSink, Sendable {
     /// The `key` of a line, or nil if the line is not a JSON object with a string `key`.
     ///
     /// Every process reads every line the others append, so a line of the form this sink writes
-    /// (one flat object of strings, integers and nulls) is checked and read in place, not parsed
-    /// into a tree; any other form, and a key with an escape in it, is parsed whole.
+    /// (one flat object of strings, integers and nulls) is read in place, not parsed into a tree:
+    /// its structure is checked to the closing brace (a line cut by a crash fails), the key's UTF-8
+    /// too, but escapes inside the other strings are skipped, not validated. Any other form, and a
+    /// key with an escape in it, is parsed whole.
     public static func key(ofLine line: UnsafeRawBufferPointer) -> String? {
         if let key = keyOfFlatLine(line) { return key }
         return (try? MessageCodec.decode(KeyOnly.self, from: line))?.key
@@ -238,7 +240,7 @@ public final class FileNotificationSink: NotificationSink, Sendable {
                 _ = next("-")
                 let digits = index
                 while index < line.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[index]) { index += 1 }
-                guard index > digits else { return nil }
+                guard index > digits, index == digits + 1 || line[digits] != UInt8(ascii: "0") else { return nil }
                 value = nil
             }
             if !sawKey, line[name].elementsEqual("key".utf8) {

@@ -156,7 +156,8 @@ struct NotificationSinkTests {
         let whole = lines[1]
         for broken in [
             String(whole.prefix(40)) + whole, String(whole.dropLast()), whole + "}", "{\"key\":\"x\"", "{\"key\":x}",
-            "{\"key\":\"tab\tin\"}", "{\"key\":-}", "{\"key\":nul}", "", "{}", "[\"key\"]", "{\"level\":1}",
+            "{\"key\":\"tab\tin\"}", "{\"key\":-}", "{\"key\":nul}", "{\"key\":\"x\",\"level\":01}", "", "{}",
+            "[\"key\"]", "{\"level\":1}",
         ] {
             #expect(key(broken) == nil, "\(broken)")
             #expect(parsed(broken) == nil, "\(broken)")
