@@ -9,7 +9,18 @@ import Workflows
 public final class ActivityContext: Sendable {
     /// The task as the server handed it out.
     public let task: ActivityTask
-    public let logger: Logger
+    /// The worker's logger with the attempt's workflow, run, activity id and type and attempt.
+    /// Built when read (most attempts log nothing).
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "workflowId"] = "\(task.workflowId)"
+        logger[metadataKey: "runId"] = "\(task.runId)"
+        logger[metadataKey: "activityId"] = "\(task.activityId)"
+        logger[metadataKey: "activityType"] = "\(task.activityType)"
+        logger[metadataKey: "attempt"] = "\(task.attempt)"
+        return logger
+    }
+    private let baseLogger: Logger
     private let client: OrchestratorClient
     private let state = Mutex(HeartbeatState())
     private let throttle: Duration
@@ -23,7 +34,7 @@ public final class ActivityContext: Sendable {
     init(task: ActivityTask, client: OrchestratorClient, logger: Logger) {
         self.task = task
         self.client = client
-        self.logger = logger
+        self.baseLogger = logger
         let timeout = task.heartbeatTimeoutMs.map { Duration.milliseconds($0) } ?? .seconds(30)
         self.throttle = min(timeout / 2, .seconds(30))
     }
