@@ -25,11 +25,14 @@ let package = Package(
     targets: [
         // The wire protocol: frames, messages, events, commands, error codes. Knows nothing of NIO.
         .target(name: "OrchestratorProtocol"),
+        // Process-wide SQLite settings that need C (sqlite3_config is variadic).
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Persistence: the store protocol and its SQLite implementation (GRDB).
         .target(
             name: "OrchestratorStore",
             dependencies: [
                 "OrchestratorProtocol",
+                "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -214,7 +217,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OrchestratorStoreTests",
-            dependencies: ["OrchestratorStore", "OrchestratorProtocol", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "OrchestratorStore", "OrchestratorProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "OrchestratorEngineTests",

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OrchestratorProtocol
 import Testing
 
@@ -20,6 +21,9 @@ struct SQLiteStoreTests {
         migratedUpTo migration: String, _ fill: @escaping @Sendable (Database) throws -> Void,
         _ body: (String) async throws -> Void
     ) async throws {
+        // The store sets SQLite's process-wide options before the first connection opens: this
+        // connection would otherwise be the first of the test process.
+        _ = SQLiteStore.memoryStatisticsOff
         let directory = URL(fileURLWithPath: "/tmp/orch-store-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -186,6 +190,16 @@ struct SQLiteStoreTests {
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table'")
             }
             #expect(!tables.contains("workflow_tasks"))
+        }
+    }
+
+    @Test("SQLite keeps no memory statistics (each of its allocations would take a process-wide mutex)")
+    func memoryStatisticsOff() async throws {
+        try await withStore { store, _ in
+            #expect(SQLiteStore.memoryStatisticsOff)
+            try await store.commit([.upsertExecution(row(1), state: ["a": 1])])
+            #expect(try store.execution(runId: "run-1") != nil)
+            #expect(sqlite3_memory_used() == 0, "SQLite counted \(sqlite3_memory_used()) bytes in use")
         }
     }
 
