@@ -9,19 +9,19 @@ extension ServerMessage {
     /// The message's tree, or nil when Codable must build it.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
         if case .push(.workflowQuery(let query)) = self {
-            let object = DirectObject(capacity: 2)
-            object.append("body", query.directlyEncoded())
+            var object = DirectObject(capacity: 2)
+            object.object("body", query.directlyEncoded())
             object.string("push", "workflowQuery")
-            return object.value
+            return try object.value()
         }
         guard case .response(let id, let response) = self,
             let result = try response.directlyEncodedResult(by: encoder)
         else { return nil }
-        let object = DirectObject(capacity: 3)
-        object.append("id", .uint(id))
+        var object = DirectObject(capacity: 3)
+        object.uint("id", id)
         object.string("op", response.operation.rawValue)
         object.append("result", result)
-        return object.value
+        return try object.value()
     }
 }
 
@@ -29,11 +29,11 @@ extension Response {
     fileprivate func directlyEncodedResult(by encoder: ValueEncoder) throws -> EncodedValue? {
         switch self {
         case .ping, .failWorkflowTask, .completeActivityTask, .failActivityTask, .cancelActivityTask, .respondQuery:
-            return .object(ObjectBox(capacity: 0))
+            return .raw(Self.emptyObject)
         default:
             break
         }
-        let object = DirectObject(capacity: 2)
+        var object = DirectObject(capacity: 2)
         switch self {
         case .signalWorkflow(let result):
             object.string("runId", result.runId)
@@ -52,12 +52,12 @@ extension Response {
         case .pollWorkflowTask(let result):
             if let task = result.task { object.append("task", try encoder.encode(task, key: MemberKey("task"))) }
         case .pollActivityTask(let result):
-            if let task = result.task { object.append("task", task.directlyEncoded()) }
+            if let task = result.task { object.object("task", task.directlyEncoded()) }
         case .completeWorkflowTask(let result):
             if let activities = result.activityTasks {
-                let array = ArrayBox()
-                array.items = activities.map { $0.directlyEncoded() }
-                object.append("activityTasks", .array(array))
+                object.array("activityTasks") { array in
+                    for activity in activities { array.append(activity.directlyEncoded()) }
+                }
             }
             if let task = result.workflowTask {
                 object.append("workflowTask", try encoder.encode(task, key: MemberKey("workflowTask")))
@@ -65,8 +65,10 @@ extension Response {
         default:
             return nil
         }
-        return object.value
+        return try object.value()
     }
+
+    private static let emptyObject: [UInt8] = Array("{}".utf8)
 }
 
 // MARK: - Reading answers (workers and clients)
@@ -165,9 +167,9 @@ extension ServerMessage {
 }
 
 extension WorkflowQuery {
-    /// The query's canonical JSON object, built without Codable's containers.
-    func directlyEncoded() -> EncodedValue {
-        let object = DirectObject(capacity: 8)
+    /// The query's canonical JSON object, written without Codable's containers.
+    func directlyEncoded() -> DirectObject {
+        var object = DirectObject(capacity: 8)
         object.payload("args", args)
         object.string("queryId", queryId)
         object.string("queryType", queryType)
@@ -176,7 +178,7 @@ extension WorkflowQuery {
         object.string("taskToken", taskToken)
         object.string("workflowId", workflowId)
         object.string("workflowType", workflowType)
-        return object.value
+        return object
     }
 
     init?(directFrom f: DirectFields) {

@@ -256,17 +256,17 @@ extension RequestMessage {
     /// must build it.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
         guard let body = try request.directlyEncodedBody(by: encoder) else { return nil }
-        let object = DirectObject(capacity: 3)
+        var object = DirectObject(capacity: 3)
         object.append("body", body)
-        object.append("id", .uint(id))
+        object.uint("id", id)
         object.string("op", request.operation.rawValue)
-        return object.value
+        return try object.value()
     }
 }
 
 extension Request {
     fileprivate func directlyEncodedBody(by encoder: ValueEncoder) throws -> EncodedValue? {
-        let object = DirectObject()
+        var object = DirectObject()
         switch self {
         case .signalWorkflow(let body):
             object.string("identity", body.identity)
@@ -298,7 +298,7 @@ extension Request {
             object.string("taskToken", body.taskToken)
         case .respondQuery(let body):
             guard body.failure == nil else { return nil }
-            return Self.answer(body)
+            return try Self.answer(body).value()
         case .startWorkflow(let body):
             guard body.searchAttributes == nil else { return nil }
             object.string("identity", body.identity)
@@ -311,22 +311,26 @@ extension Request {
             object.int("workflowTaskTimeoutMs", body.workflowTaskTimeoutMs)
             object.string("workflowType", body.workflowType)
         case .completeWorkflowTask(let body):
-            let commands = ArrayBox()
-            commands.items.reserveCapacity(body.commands.count)
-            for (index, command) in body.commands.enumerated() {
-                commands.items.append(
-                    try command.directlyEncoded() ?? encoder.encode(command, key: IndexKey(intValue: index)))
+            try object.array("commands") { commands in
+                for (index, command) in body.commands.enumerated() {
+                    if let direct = try command.directlyEncoded() {
+                        commands.append(direct)
+                    } else {
+                        commands.append(try encoder.encode(command, key: IndexKey(intValue: index)))
+                    }
+                }
             }
-            object.append("commands", .array(commands))
             object.string("identity", body.identity)
             if let results = body.queryResults {
-                let answers = ArrayBox()
-                for (index, answer) in results.enumerated() {
-                    answers.items.append(
-                        answer.failure == nil
-                            ? Self.answer(answer) : try encoder.encode(answer, key: IndexKey(intValue: index)))
+                try object.array("queryResults") { answers in
+                    for (index, answer) in results.enumerated() {
+                        if answer.failure == nil {
+                            answers.append(Self.answer(answer))
+                        } else {
+                            answers.append(try encoder.encode(answer, key: IndexKey(intValue: index)))
+                        }
+                    }
                 }
-                object.append("queryResults", .array(answers))
             }
             object.bool("returnNewWorkflowTask", body.returnNewWorkflowTask)
             object.bool("stickyCache", body.stickyCache)
@@ -334,21 +338,21 @@ extension Request {
         default:
             return nil
         }
-        return object.value
+        return try object.value()
     }
 
-    private static func answer(_ body: RespondQueryRequest) -> EncodedValue {
-        let object = DirectObject()
+    private static func answer(_ body: RespondQueryRequest) -> DirectObject {
+        var object = DirectObject(capacity: 2)
         object.string("queryId", body.queryId)
         object.payload("result", body.result)
-        return object.value
+        return object
     }
 }
 
 extension Command {
-    /// The commands a workflow emits most, built directly; nil for the others.
-    fileprivate func directlyEncoded() throws -> EncodedValue? {
-        let attributes = DirectObject()
+    /// The commands a workflow emits most, written directly; nil for the others.
+    fileprivate func directlyEncoded() throws -> DirectObject? {
+        var attributes = DirectObject()
         switch self {
         case .startTimer(let a):
             attributes.int("startToFireTimeoutMs", a.startToFireTimeoutMs)
@@ -363,31 +367,16 @@ extension Command {
             attributes.int("heartbeatTimeoutMs", a.heartbeatTimeoutMs)
             attributes.payload("input", a.input)
             attributes.bool("requestEagerExecution", a.requestEagerExecution)
-            if let policy = a.retryPolicy { attributes.append("retryPolicy", .raw(try policy.canonicalJSON())) }
+            if let policy = a.retryPolicy { attributes.raw("retryPolicy", try policy.canonicalJSON()) }
             attributes.int("scheduleToCloseTimeoutMs", a.scheduleToCloseTimeoutMs)
             attributes.int("startToCloseTimeoutMs", a.startToCloseTimeoutMs)
             attributes.string("taskQueue", a.taskQueue)
         default:
             return nil
         }
-        let object = DirectObject()
-        object.append("attributes", attributes.value)
+        var object = DirectObject(capacity: 2)
+        object.object("attributes", attributes)
         object.string("commandType", commandType.rawValue)
-        return object.value
+        return object
     }
-}
-
-/// An object's members appended in canonical order; absent optionals are left out, as Codable's
-/// `encodeIfPresent` does.
-struct DirectObject {
-    let box: ObjectBox
-    var value: EncodedValue { .object(box) }
-
-    init(capacity: Int = 8) { box = ObjectBox(capacity: capacity, inCanonicalOrder: true) }
-
-    func append(_ key: String, _ value: EncodedValue) { box.members.append((key: key, value: value)) }
-    func string(_ key: String, _ value: String?) { if let value { append(key, .string(value)) } }
-    func int(_ key: String, _ value: Int64?) { if let value { append(key, .int(value)) } }
-    func bool(_ key: String, _ value: Bool?) { if let value { append(key, .bool(value)) } }
-    func payload(_ key: String, _ value: JSONValue?) { if let value { append(key, .payload(value)) } }
 }

@@ -135,17 +135,17 @@ public struct HistoryEvent: Sendable, Hashable {
         self.init(eventId: eventId, eventTime: eventTime, attributes: attributes)
     }
 
-    /// The event's canonical JSON object, built without Codable's containers when its attributes'
-    /// bytes are known (every event the server sends); nil otherwise.
+    /// The event's canonical JSON object, written without Codable's containers when its
+    /// attributes' bytes are known (every event the server sends); nil otherwise.
     var directlyEncoded: EncodedValue? {
         guard let encodedAttributes else { return nil }
-        let box = ObjectBox(capacity: 4, inCanonicalOrder: true)
+        var object = DirectObject(capacity: 4 + encodedAttributes.count / 32)
         // In canonical (sorted) key order.
-        box.members.append((key: "attributes", value: .raw(encodedAttributes)))
-        box.members.append((key: "eventId", value: .int(eventId)))
-        box.members.append((key: "eventTime", value: .string(eventTime.iso8601)))
-        box.members.append((key: "eventType", value: .string(eventType.rawValue)))
-        return .object(box)
+        object.raw("attributes", encodedAttributes)
+        object.int("eventId", eventId)
+        object.timestamp("eventTime", eventTime)
+        object.string("eventType", eventType.rawValue)
+        return try? object.value()  // nothing here can fail: no payload is written
     }
 
     public var eventType: EventType { attributes.eventType }

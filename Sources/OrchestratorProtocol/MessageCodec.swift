@@ -13,7 +13,10 @@ public enum MessageCodec {
     /// Encodes any value canonically, as bytes. The most frequent messages are built directly
     /// (`DirectAnswers.swift`, `DirectRequests.swift`), the rest through Codable.
     public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
-        try write(tree(of: value, direct: true), of: value)
+        let tree = try self.tree(of: value, direct: true)
+        // A message written directly is its text already.
+        if case .raw(let text) = tree { return text }
+        return try write(tree, of: value)
     }
 
     /// Encodes any value canonically, as text.
@@ -27,6 +30,15 @@ public enum MessageCodec {
     }
 
     private static func tree<T: Encodable>(of value: T, direct: Bool) throws -> EncodedValue {
+        do {
+            return try unwrappedTree(of: value, direct: direct)
+        } catch let error as JSONWriteError {
+            // Direct writers write payloads as they go: the error `write` gives for a tree's.
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+        }
+    }
+
+    private static func unwrappedTree<T: Encodable>(of value: T, direct: Bool) throws -> EncodedValue {
         if T.self == JSONValue.self { return .payload(unsafeBitCast(value, to: JSONValue.self)) }
         if let special = FoundationValues.encode(value) { return special }
         let encoder = ValueEncoder()

@@ -30,45 +30,78 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 
     /// `"2026-11-22T10:15:30.125Z"`.
     public var iso8601: String {
+        // One allocation: the 24 bytes written in place.
+        if let parts = fourDigitYearParts {
+            return String(unsafeUninitializedCapacity: 24) { buffer in
+                Self.put(parts, into: buffer)
+                return 24
+            }
+        }
+        // Outside four-digit years (never written by the server): the general form.
+        let (year, month, day, secondOfDay, millis) = parts
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+    }
+
+    /// Appends `iso8601` as a JSON string (quoted; nothing in it needs escaping) without making a
+    /// `String`: what `JSONWriter.write(string: iso8601)` writes.
+    func appendQuotedISO8601(to bytes: inout [UInt8]) {
+        guard let parts = fourDigitYearParts else {
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: iso8601.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "\""), count: 26))
+        bytes.withUnsafeMutableBufferPointer { all in
+            Self.put(parts, into: UnsafeMutableBufferPointer(rebasing: all[(start + 1)..<(start + 25)]))
+        }
+    }
+
+    private typealias Parts = (year: Int, month: Int, day: Int, secondOfDay: Int, millis: Int)
+
+    private var parts: Parts {
         let millis = Int(((milliseconds % 1000) + 1000) % 1000)
         var seconds = (milliseconds - Int64(millis)) / 1000
         let secondOfDay = Int(((seconds % 86_400) + 86_400) % 86_400)
         seconds -= Int64(secondOfDay)
         let (year, month, day) = Self.civil(fromDays: seconds / 86_400)
-        guard (0...9999).contains(year) else {
-            // Outside four-digit years (never written by the server): the general form.
-            func pad(_ value: Int, _ width: Int) -> String {
-                let text = String(value)
-                return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        return (year, month, day, secondOfDay, millis)
+    }
+
+    private var fourDigitYearParts: Parts? {
+        let parts = parts
+        return (0...9999).contains(parts.year) ? parts : nil
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.fffZ` into 24 bytes.
+    private static func put(_ parts: Parts, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[index] = UInt8(48 + value % 10)
+                value /= 10
             }
-            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-                + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
         }
-        // One allocation: the 24 bytes written in place.
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var value = value
-                for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[index] = UInt8(48 + value % 10)
-                    value /= 10
-                }
-            }
-            put(year, 4, at: 0)
-            buffer[4] = 45  // -
-            put(month, 2, at: 5)
-            buffer[7] = 45
-            put(day, 2, at: 8)
-            buffer[10] = 84  // T
-            put(secondOfDay / 3600, 2, at: 11)
-            buffer[13] = 58  // :
-            put(secondOfDay / 60 % 60, 2, at: 14)
-            buffer[16] = 58
-            put(secondOfDay % 60, 2, at: 17)
-            buffer[19] = 46  // .
-            put(millis, 3, at: 20)
-            buffer[23] = 90  // Z
-            return 24
-        }
+        put(parts.year, 4, at: 0)
+        buffer[4] = 45  // -
+        put(parts.month, 2, at: 5)
+        buffer[7] = 45
+        put(parts.day, 2, at: 8)
+        buffer[10] = 84  // T
+        put(parts.secondOfDay / 3600, 2, at: 11)
+        buffer[13] = 58  // :
+        put(parts.secondOfDay / 60 % 60, 2, at: 14)
+        buffer[16] = 58
+        put(parts.secondOfDay % 60, 2, at: 17)
+        buffer[19] = 46  // .
+        put(parts.millis, 3, at: 20)
+        buffer[23] = 90  // Z
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC only, as the protocol writes it).

@@ -272,58 +272,59 @@ public struct RespondQueryRequest: Sendable, Hashable, Codable {
 }
 
 extension ActivityTask {
-    /// The task's canonical JSON object, built without Codable's containers (an eager activity rides
-    /// in the answer to the completion that scheduled it; 2–3 per incident).
-    func directlyEncoded() -> EncodedValue {
-        let box = ObjectBox(capacity: 15, inCanonicalOrder: true)
+    /// The task's canonical JSON object, written without Codable's containers (an eager activity
+    /// rides in the answer to the completion that scheduled it; 2–3 per incident).
+    func directlyEncoded() -> DirectObject {
+        var object = DirectObject(capacity: 15)
         // In canonical (sorted) key order; absent optionals are left out, as Codable does.
-        box.members.append((key: "activityId", value: .string(activityId)))
-        box.members.append((key: "activityType", value: .string(activityType)))
-        box.members.append((key: "attempt", value: .int(Int64(attempt))))
-        box.members.append((key: "currentAttemptScheduledTime", value: .string(currentAttemptScheduledTime.iso8601)))
-        if let heartbeatDetails { box.members.append((key: "heartbeatDetails", value: .payload(heartbeatDetails))) }
-        if let heartbeatTimeoutMs { box.members.append((key: "heartbeatTimeoutMs", value: .int(heartbeatTimeoutMs))) }
-        if let input { box.members.append((key: "input", value: .payload(input))) }
-        box.members.append((key: "runId", value: .string(runId)))
-        if let scheduleToCloseTimeoutMs {
-            box.members.append((key: "scheduleToCloseTimeoutMs", value: .int(scheduleToCloseTimeoutMs)))
-        }
-        box.members.append((key: "scheduledTime", value: .string(scheduledTime.iso8601)))
-        box.members.append((key: "startToCloseTimeoutMs", value: .int(startToCloseTimeoutMs)))
-        box.members.append((key: "startedTime", value: .string(startedTime.iso8601)))
-        box.members.append((key: "taskToken", value: .string(taskToken)))
-        box.members.append((key: "workflowId", value: .string(workflowId)))
-        box.members.append((key: "workflowType", value: .string(workflowType)))
-        return .object(box)
+        object.string("activityId", activityId)
+        object.string("activityType", activityType)
+        object.int("attempt", Int64(attempt))
+        object.timestamp("currentAttemptScheduledTime", currentAttemptScheduledTime)
+        object.payload("heartbeatDetails", heartbeatDetails)
+        object.int("heartbeatTimeoutMs", heartbeatTimeoutMs)
+        object.payload("input", input)
+        object.string("runId", runId)
+        object.int("scheduleToCloseTimeoutMs", scheduleToCloseTimeoutMs)
+        object.timestamp("scheduledTime", scheduledTime)
+        object.int("startToCloseTimeoutMs", startToCloseTimeoutMs)
+        object.timestamp("startedTime", startedTime)
+        object.string("taskToken", taskToken)
+        object.string("workflowId", workflowId)
+        object.string("workflowType", workflowType)
+        return object
     }
 }
 
 extension WorkflowTask {
-    /// The task's canonical JSON object, built without Codable's containers (its events too, when
-    /// their attribute bytes are known); `encoder` encodes what is not built directly.
+    /// The task's canonical JSON object, written without Codable's containers (its events too, when
+    /// their attribute bytes are known); `encoder` encodes what is not written directly.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue {
-        let events = ArrayBox()
-        events.items.reserveCapacity(self.events.count)
-        for (index, event) in self.events.enumerated() {
-            events.items.append(try encoder.encode(event, key: IndexKey(intValue: index)))
-        }
-        let box = ObjectBox(capacity: 10, inCanonicalOrder: true)
+        var object = DirectObject(capacity: 10)
         // In canonical (sorted) key order; `queries` is left out when nil, as Codable does.
-        box.members.append((key: "attempt", value: .int(Int64(attempt))))
-        box.members.append((key: "events", value: .array(events)))
-        box.members.append((key: "previousStartedEventId", value: .int(previousStartedEventId)))
-        if let queries {
-            let items = ArrayBox()
-            items.items = queries.map { $0.directlyEncoded() }
-            box.members.append((key: "queries", value: .array(items)))
+        object.int("attempt", Int64(attempt))
+        try object.array("events") { array in
+            for (index, event) in events.enumerated() {
+                if let direct = event.directlyEncoded {
+                    array.append(direct)
+                } else {
+                    array.append(try encoder.encode(event, key: IndexKey(intValue: index)))
+                }
+            }
         }
-        box.members.append((key: "runId", value: .string(runId)))
-        box.members.append((key: "startedEventId", value: .int(startedEventId)))
-        box.members.append((key: "taskQueue", value: .string(taskQueue)))
-        box.members.append((key: "taskToken", value: .string(taskToken)))
-        box.members.append((key: "workflowId", value: .string(workflowId)))
-        box.members.append((key: "workflowType", value: .string(workflowType)))
-        return .object(box)
+        object.int("previousStartedEventId", previousStartedEventId)
+        if let queries {
+            object.array("queries") { array in
+                for query in queries { array.append(query.directlyEncoded()) }
+            }
+        }
+        object.string("runId", runId)
+        object.int("startedEventId", startedEventId)
+        object.string("taskQueue", taskQueue)
+        object.string("taskToken", taskToken)
+        object.string("workflowId", workflowId)
+        object.string("workflowType", workflowType)
+        return try object.value()
     }
 
     /// Reads a task straight from the parsed JSON when every part has the plain form (events the

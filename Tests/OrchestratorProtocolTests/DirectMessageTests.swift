@@ -67,6 +67,66 @@ struct DirectMessageTests {
         .response(id: 27, .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: taskWithQueries))),
     ]
 
+    /// The text of a value written directly.
+    static func text(_ value: EncodedValue?) -> [UInt8]? {
+        guard case .raw(let bytes)? = value else { return nil }
+        return bytes
+    }
+
+    @Test("tasks, events and queries written directly are the bytes Codable writes for them alone")
+    func directParts() throws {
+        // Inside a message, the Codable path writes these parts directly too: compare each alone.
+        // The server's events carry their attributes' bytes; timestamps are written in place for
+        // years 0...9999 and in the general form outside them.
+        var events = [Int64(1_764_650_000_123), 253_402_300_799_999, 400_000_000_000_000, -62_200_000_000_000]
+            .enumerated().map { index, milliseconds in
+                HistoryEvent(
+                    eventId: Int64(index + 1), eventTime: Timestamp(milliseconds: milliseconds),
+                    attributes: .workflowExecutionSignaled(
+                        .init(signalName: "add-\"alert\"", input: ["alertID": "A-ü"], identity: nil, requestId: "r")))
+            }
+        #expect(events.allSatisfy { $0.directlyEncoded == nil }, "no attribute bytes: left to Codable")
+        for index in events.indices {
+            try events[index].encodeAttributesOnce()
+            let direct = try #require(Self.text(events[index].directlyEncoded))
+            #expect(direct == (try MessageCodec.encodeBytesThroughCodable(events[index])))
+        }
+        for task in [Self.task, Self.taskWithQueries] {
+            let direct = try #require(Self.text(try task.directlyEncoded(by: ValueEncoder())))
+            #expect(direct == (try MessageCodec.encodeBytesThroughCodable(task)))
+        }
+        for activity in [Self.activity(optionals: true), Self.activity(optionals: false)] {
+            let direct = try #require(Self.text(try activity.directlyEncoded().value()))
+            #expect(direct == (try MessageCodec.encodeBytesThroughCodable(activity)))
+        }
+        for query in [Self.query(token: nil), Self.query(token: "wt:1:5:1")] {
+            let direct = try #require(Self.text(try query.directlyEncoded().value()))
+            #expect(direct == (try MessageCodec.encodeBytesThroughCodable(query)))
+        }
+    }
+
+    @Test("a payload that cannot be written fails the message directly as through Codable")
+    func unwritablePayload() throws {
+        let infinite: JSONValue = ["n": .double(.infinity)]
+        var task = Self.task
+        task.queries = [
+            WorkflowQuery(
+                queryId: "q", workflowId: "w", runId: "r", workflowType: "T", taskQueue: "q", queryType: "s",
+                args: infinite, taskToken: nil)
+        ]
+        let messages: [ServerMessage] = [
+            .response(id: 1, .queryWorkflow(QueryWorkflowResponse(runId: "r-1", result: infinite))),
+            .response(id: 2, .pollWorkflowTask(PollWorkflowTaskResponse(task: task))),
+        ]
+        for message in messages {
+            #expect(throws: EncodingError.self) { try MessageCodec.encodeBytes(message) }
+            #expect(throws: EncodingError.self) { try MessageCodec.encodeBytesThroughCodable(message) }
+        }
+        let request = RequestMessage(
+            id: 3, request: .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s", input: infinite)))
+        #expect(throws: EncodingError.self) { try MessageCodec.encodeBytes(request) }
+    }
+
     static func query(token: String?) -> WorkflowQuery {
         WorkflowQuery(
             queryId: "q-\"1\"", workflowId: "incident-ü", runId: "r-1", workflowType: "IncidentWorkflow",

@@ -20,26 +20,16 @@ enum EncodedValue {
 /// The members of an object being encoded.
 final class ObjectBox {
     var members: [(key: String, value: EncodedValue)] = []
-    /// Whether the builder appends members in canonical order, each key once (the direct writers of
-    /// messages): then nothing is checked or sorted (debug builds check it).
-    let inCanonicalOrder: Bool
 
     /// Room for `capacity` members in one allocation (most objects fit the default), instead of
     /// growing 1, 2, 4, 8; 0 for an object known to stay empty.
-    init(capacity: Int = 8, inCanonicalOrder: Bool = false) {
+    init(capacity: Int = 8) {
         members.reserveCapacity(capacity)
-        self.inCanonicalOrder = inCanonicalOrder
     }
 
     /// Members sorted by the UTF-8 bytes of their keys; of a key encoded twice the last wins.
     func sortedMembers() -> [(key: String, value: EncodedValue)] {
         if members.count < 2 { return members }
-        if inCanonicalOrder {
-            assert(
-                zip(members, members.dropFirst()).allSatisfy { JSONKeys.precedes($0.key, $1.key) },
-                "members out of canonical order: \(members.map(\.key))")
-            return members
-        }
         // Types often encode their keys in order already; then there is nothing to sort.
         var ordered = true
         for index in 1..<members.count where !JSONKeys.precedes(members[index - 1].key, members[index].key) {
