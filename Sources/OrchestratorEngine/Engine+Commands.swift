@@ -7,11 +7,12 @@ extension Engine {
     func validate(commands: [Command], for execution: Execution) -> String? {
         // A timer that fired, or an activity that finished, while this task ran is still pending from the
         // workflow's point of view (the event waits in the buffer): canceling it is fine.
-        var timers = Set(execution.timers.keys).union(execution.bufferedTimerFirings.keys)
-        var activityIds = Set(execution.activityIds.keys)
-        var pendingActivities = Set(execution.activities.keys).union(execution.bufferedActivityOutcomes)
+        // Built when a command needs them; the command's position only for an error.
+        lazy var timers = Set(execution.timers.keys).union(execution.bufferedTimerFirings.keys)
+        lazy var activityIds = Set(execution.activityIds.keys)
+        lazy var pendingActivities = Set(execution.activities.keys).union(execution.bufferedActivityOutcomes)
         for (index, command) in commands.enumerated() {
-            let position = "command \(index + 1) (\(command.commandType.rawValue))"
+            var position: String { "command \(index + 1) (\(command.commandType.rawValue))" }
             if command.closesRun && index != commands.count - 1 {
                 return "\(position) closes the workflow but is not the last command"
             }
@@ -26,12 +27,14 @@ extension Engine {
                     return
                         "\(position): activity \(c.activityType) needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs"
                 }
-                for (name, value) in [
-                    ("startToCloseTimeoutMs", c.startToCloseTimeoutMs),
-                    ("scheduleToCloseTimeoutMs", c.scheduleToCloseTimeoutMs),
-                    ("heartbeatTimeoutMs", c.heartbeatTimeoutMs),
-                ] {
-                    if let value, value <= 0 { return "\(position): \(name) must be positive, got \(value)" }
+                if let value = c.startToCloseTimeoutMs, value <= 0 {
+                    return "\(position): startToCloseTimeoutMs must be positive, got \(value)"
+                }
+                if let value = c.scheduleToCloseTimeoutMs, value <= 0 {
+                    return "\(position): scheduleToCloseTimeoutMs must be positive, got \(value)"
+                }
+                if let value = c.heartbeatTimeoutMs, value <= 0 {
+                    return "\(position): heartbeatTimeoutMs must be positive, got \(value)"
                 }
                 if let policy = c.retryPolicy {
                     if let i = policy.initialIntervalMs, i <= 0 {

@@ -145,29 +145,34 @@ enum TaskToken {
         "at.\(ref.runSeq).\(ref.scheduledEventId).\(ref.attempt)"
     }
     static func parseWorkflow(_ token: String) -> (runSeq: Int64, scheduledEventId: Int64, startedEventId: Int64)? {
-        guard let (first, second, third) = fields(of: token, prefix: "wt"), let a = Int64(first),
-            let b = Int64(second), let c = Int64(third)
-        else { return nil }
-        return (a, b, c)
+        fields(of: token, prefix: UInt8(ascii: "w"))
     }
     static func parseActivity(_ token: String) -> ActivityRef? {
-        guard let (first, second, third) = fields(of: token, prefix: "at"), let a = Int64(first),
-            let b = Int64(second), let c = Int32(third)
-        else { return nil }
-        return ActivityRef(runSeq: a, scheduledEventId: b, attempt: c)
-    }
-    /// The three fields of `prefix.a.b.c` (read on every completion: no array of parts).
-    private static func fields(of token: String, prefix: String) -> (Substring, Substring, Substring)? {
-        guard token.hasPrefix(prefix) else { return nil }
-        var rest = token.dropFirst(prefix.count)
-        func next() -> Substring? {
-            guard rest.first == "." else { return nil }
-            rest = rest.dropFirst()
-            let field = rest.prefix { $0 != "." }
-            rest = rest[field.endIndex...]
-            return field.isEmpty ? nil : field
+        guard let (a, b, c) = fields(of: token, prefix: UInt8(ascii: "a")), let attempt = Int32(exactly: c) else {
+            return nil
         }
-        guard let first = next(), let second = next(), let third = next(), rest.isEmpty else { return nil }
-        return (first, second, third)
+        return ActivityRef(runSeq: a, scheduledEventId: b, attempt: attempt)
+    }
+    /// The three numbers of `?t.a.b.c` (`prefix` is the first letter), each a non-negative decimal
+    /// of at most 18 digits, read from the token's UTF-8 bytes: it is read on every completion.
+    private static func fields(of token: String, prefix: UInt8) -> (Int64, Int64, Int64)? {
+        var token = token
+        return token.withUTF8 { bytes -> (Int64, Int64, Int64)? in
+            guard bytes.count >= 8, bytes[0] == prefix, bytes[1] == UInt8(ascii: "t") else { return nil }
+            var index = 2
+            func next() -> Int64? {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return nil }
+                index += 1
+                let start = index
+                var value: Int64 = 0
+                while index < bytes.count, index - start < 18, (48...57).contains(bytes[index]) {
+                    value = value * 10 + Int64(bytes[index] - 48)
+                    index += 1
+                }
+                return index > start ? value : nil
+            }
+            guard let first = next(), let second = next(), let third = next(), index == bytes.count else { return nil }
+            return (first, second, third)
+        }
     }
 }

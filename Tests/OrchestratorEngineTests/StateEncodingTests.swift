@@ -76,6 +76,8 @@ struct TaskTokenTests {
     func roundTrip() {
         let workflow = TaskToken.workflow(runSeq: 12, scheduledEventId: 340, startedEventId: 341)
         #expect(TaskToken.parseWorkflow(workflow)! == (12, 340, 341))
+        let large = TaskToken.workflow(runSeq: 999_999_999_999_999_999, scheduledEventId: 0, startedEventId: 7)
+        #expect(TaskToken.parseWorkflow(large)! == (999_999_999_999_999_999, 0, 7))
         let ref = ActivityRef(runSeq: 9, scheduledEventId: 77, attempt: 3)
         #expect(TaskToken.parseActivity(TaskToken.activity(ref)) == ref)
     }
@@ -84,6 +86,7 @@ struct TaskTokenTests {
         "malformed tokens are refused",
         arguments: [
             "", "wt", "wt.", "wt.1.2", "wt.1.2.3.4", "wt.1..3", "wt.a.2.3", "xt.1.2.3", "wt.1.2.3.", "at.1.2.3",
+            "wt.+1.2.3", "wt.-1.2.3", "wt.1.2.1234567890123456789", "wt.1.2.3 ", "wt.1.2.٣", "wx.1.2.3",
         ])
     func malformed(_ token: String) {
         #expect(TaskToken.parseWorkflow(token) == nil)

@@ -290,7 +290,9 @@ struct WorkflowTaskTests {
             let error = await expectError(.invalidArgument) {
                 try await h.complete(worker, task, [.timer("t", 1000), .timer("t", 2000)])
             }
-            #expect(error?.message.contains("already started") == true)
+            #expect(
+                error?.message.contains("command 2 (StartTimer): timer t is already started") == true,
+                "\(String(describing: error))")
             let types = try await h.types("wf-bad")
             #expect(!types.contains(.timerStarted), "no command of a rejected list is applied")
             #expect(types.last == .workflowTaskScheduled || types.contains(.workflowTaskFailed))
