@@ -45,6 +45,32 @@ struct RuntimeTests {
         }
     }
 
+    @Test("an activity's logger carries its workflow, run, activity id, type and attempt")
+    func activityLoggerMetadata() async throws {
+        try await WorkerHarness.with(register: { registry in
+            registry.register(LoggerMetadataWorkflow.self)
+            registry.register(LoggerMetadata.self) { _, context in
+                var metadata: [String: String] = [:]
+                for key in ["workflowId", "runId", "activityId", "activityType", "attempt", "taskQueue"] {
+                    metadata[key] = context.logger[metadataKey: key]?.description
+                }
+                return metadata
+            }
+        }) { h in
+            let runId = try await h.start(LoggerMetadataWorkflow.self, id: "logged", input: NoArguments())
+            let metadata = try await h.result(LoggerMetadataWorkflow.self, id: "logged")
+            let scheduled = try await h.history("logged").compactMap { event -> ActivityTaskScheduledAttributes? in
+                if case .activityTaskScheduled(let a) = event.attributes { return a }
+                return nil
+            }
+            #expect(
+                metadata == [
+                    "workflowId": "logged", "runId": runId, "activityId": try #require(scheduled.first?.activityId),
+                    "activityType": "LoggerMetadata", "attempt": "1", "taskQueue": "tests",
+                ])
+        }
+    }
+
     @Test("an activity that fails is retried by policy; a workflow sees the final failure when retries run out")
     func activityRetries() async throws {
         try await WorkerHarness.with(register: registerAll) { h in

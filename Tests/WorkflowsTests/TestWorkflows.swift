@@ -48,6 +48,22 @@ enum Echo: ActivityDefinition {
     static let name = "Echo"
 }
 
+/// Answers with the metadata of its context's logger.
+enum LoggerMetadata: ActivityDefinition {
+    typealias Input = String
+    typealias Output = [String: String]
+    static let name = "LoggerMetadata"
+}
+
+/// Runs LoggerMetadata once and returns what it answered.
+final class LoggerMetadataWorkflow: Workflow {
+    static let name = "LoggerMetadataWorkflow"
+    init(input: NoArguments) {}
+    func run(context: WorkflowContext) async throws -> [String: String] {
+        try await context.execute(LoggerMetadata.self, "", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
+    }
+}
+
 /// Calls Flaky with a fast retry policy.
 final class RetryingWorkflow: Workflow {
     static let name = "Retrying"
