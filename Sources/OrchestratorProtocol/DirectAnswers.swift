@@ -9,19 +9,19 @@ extension ServerMessage {
     /// The message's tree, or nil when Codable must build it.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
         if case .push(.workflowQuery(let query)) = self {
-            var object = DirectObject(capacity: 2)
-            object.object("body", query.directlyEncoded())
+            var object = CanonicalObjectWriter(capacity: 2)
+            object.object("body", try query.directlyEncoded())
             object.string("push", "workflowQuery")
-            return try object.value()
+            return .raw(object.finish())
         }
         guard case .response(let id, let response) = self,
             let result = try response.directlyEncodedResult(by: encoder)
         else { return nil }
-        var object = DirectObject(capacity: 3)
+        var object = CanonicalObjectWriter(capacity: 3)
         object.uint("id", id)
         object.string("op", response.operation.rawValue)
-        object.append("result", result)
-        return try object.value()
+        try object.value("result", result)
+        return .raw(object.finish())
     }
 }
 
@@ -33,7 +33,7 @@ extension Response {
         default:
             break
         }
-        var object = DirectObject(capacity: 2)
+        var object = CanonicalObjectWriter(capacity: 2)
         switch self {
         case .signalWorkflow(let result):
             object.string("runId", result.runId)
@@ -43,29 +43,29 @@ extension Response {
         case .requestCancelWorkflow(let result), .terminateWorkflow(let result):
             object.string("runId", result.runId)
         case .queryWorkflow(let result):
-            object.payload("result", result.result)
+            try object.payload("result", result.result)
             object.string("runId", result.runId)
         case .awaitWorkflowResult(let result) where result.failure == nil:
-            object.payload("result", result.result)
+            try object.payload("result", result.result)
             object.string("runId", result.runId)
             object.string("status", result.status.rawValue)
         case .pollWorkflowTask(let result):
-            if let task = result.task { object.append("task", try encoder.encode(task, key: MemberKey("task"))) }
+            if let task = result.task { try object.value("task", try encoder.encode(task, key: MemberKey("task"))) }
         case .pollActivityTask(let result):
-            if let task = result.task { object.object("task", task.directlyEncoded()) }
+            if let task = result.task { object.object("task", try task.directlyEncoded()) }
         case .completeWorkflowTask(let result):
             if let activities = result.activityTasks {
-                object.array("activityTasks") { array in
-                    for activity in activities { array.append(activity.directlyEncoded()) }
+                try object.array("activityTasks") { array in
+                    for activity in activities { array.append(try activity.directlyEncoded()) }
                 }
             }
             if let task = result.workflowTask {
-                object.append("workflowTask", try encoder.encode(task, key: MemberKey("workflowTask")))
+                try object.value("workflowTask", try encoder.encode(task, key: MemberKey("workflowTask")))
             }
         default:
             return nil
         }
-        return try object.value()
+        return .raw(object.finish())
     }
 
     private static let emptyObject: [UInt8] = Array("{}".utf8)
@@ -168,9 +168,9 @@ extension ServerMessage {
 
 extension WorkflowQuery {
     /// The query's canonical JSON object, written without Codable's containers.
-    func directlyEncoded() -> DirectObject {
-        var object = DirectObject(capacity: 8)
-        object.payload("args", args)
+    func directlyEncoded() throws -> CanonicalObjectWriter {
+        var object = CanonicalObjectWriter(capacity: 8)
+        try object.payload("args", args)
         object.string("queryId", queryId)
         object.string("queryType", queryType)
         object.string("runId", runId)

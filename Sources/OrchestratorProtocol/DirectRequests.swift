@@ -256,27 +256,27 @@ extension RequestMessage {
     /// must build it.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue? {
         guard let body = try request.directlyEncodedBody(by: encoder) else { return nil }
-        var object = DirectObject(capacity: 3)
-        object.append("body", body)
+        var object = CanonicalObjectWriter(capacity: 3)
+        try object.value("body", body)
         object.uint("id", id)
         object.string("op", request.operation.rawValue)
-        return try object.value()
+        return .raw(object.finish())
     }
 }
 
 extension Request {
     fileprivate func directlyEncodedBody(by encoder: ValueEncoder) throws -> EncodedValue? {
-        var object = DirectObject()
+        var object = CanonicalObjectWriter(capacity: 8)
         switch self {
         case .signalWorkflow(let body):
             object.string("identity", body.identity)
-            object.payload("input", body.input)
+            try object.payload("input", body.input)
             object.string("requestId", body.requestId)
             object.string("runId", body.runId)
             object.string("signalName", body.signalName)
             object.string("workflowId", body.workflowId)
         case .queryWorkflow(let body):
-            object.payload("args", body.args)
+            try object.payload("args", body.args)
             object.string("queryType", body.queryType)
             object.string("runId", body.runId)
             object.int("timeoutMs", body.timeoutMs)
@@ -294,15 +294,15 @@ extension Request {
             object.int("timeoutMs", body.timeoutMs)
         case .completeActivityTask(let body):
             object.string("identity", body.identity)
-            object.payload("result", body.result)
+            try object.payload("result", body.result)
             object.string("taskToken", body.taskToken)
         case .respondQuery(let body):
             guard body.failure == nil else { return nil }
-            return try Self.answer(body).value()
+            return .raw(try Self.answer(body).finish())
         case .startWorkflow(let body):
             guard body.searchAttributes == nil else { return nil }
             object.string("identity", body.identity)
-            object.payload("input", body.input)
+            try object.payload("input", body.input)
             object.string("requestId", body.requestId)
             object.string("taskQueue", body.taskQueue)
             object.string("workflowId", body.workflowId)
@@ -316,7 +316,7 @@ extension Request {
                     if let direct = try command.directlyEncoded() {
                         commands.append(direct)
                     } else {
-                        commands.append(try encoder.encode(command, key: IndexKey(intValue: index)))
+                        try commands.append(try encoder.encode(command, key: IndexKey(intValue: index)))
                     }
                 }
             }
@@ -325,9 +325,9 @@ extension Request {
                 try object.array("queryResults") { answers in
                     for (index, answer) in results.enumerated() {
                         if answer.failure == nil {
-                            answers.append(Self.answer(answer))
+                            answers.append(try Self.answer(answer))
                         } else {
-                            answers.append(try encoder.encode(answer, key: IndexKey(intValue: index)))
+                            try answers.append(try encoder.encode(answer, key: IndexKey(intValue: index)))
                         }
                     }
                 }
@@ -338,21 +338,21 @@ extension Request {
         default:
             return nil
         }
-        return try object.value()
+        return .raw(object.finish())
     }
 
-    private static func answer(_ body: RespondQueryRequest) -> DirectObject {
-        var object = DirectObject(capacity: 2)
+    private static func answer(_ body: RespondQueryRequest) throws -> CanonicalObjectWriter {
+        var object = CanonicalObjectWriter(capacity: 2)
         object.string("queryId", body.queryId)
-        object.payload("result", body.result)
+        try object.payload("result", body.result)
         return object
     }
 }
 
 extension Command {
     /// The commands a workflow emits most, written directly; nil for the others.
-    fileprivate func directlyEncoded() throws -> DirectObject? {
-        var attributes = DirectObject()
+    fileprivate func directlyEncoded() throws -> CanonicalObjectWriter? {
+        var attributes = CanonicalObjectWriter(capacity: 8)
         switch self {
         case .startTimer(let a):
             attributes.int("startToFireTimeoutMs", a.startToFireTimeoutMs)
@@ -360,12 +360,12 @@ extension Command {
         case .cancelTimer(let a):
             attributes.string("timerId", a.timerId)
         case .completeWorkflowExecution(let a):
-            attributes.payload("result", a.result)
+            try attributes.payload("result", a.result)
         case .scheduleActivityTask(let a):
             attributes.string("activityId", a.activityId)
             attributes.string("activityType", a.activityType)
             attributes.int("heartbeatTimeoutMs", a.heartbeatTimeoutMs)
-            attributes.payload("input", a.input)
+            try attributes.payload("input", a.input)
             attributes.bool("requestEagerExecution", a.requestEagerExecution)
             if let policy = a.retryPolicy { attributes.raw("retryPolicy", try policy.canonicalJSON()) }
             attributes.int("scheduleToCloseTimeoutMs", a.scheduleToCloseTimeoutMs)
@@ -374,7 +374,7 @@ extension Command {
         default:
             return nil
         }
-        var object = DirectObject(capacity: 2)
+        var object = CanonicalObjectWriter(capacity: 2)
         object.object("attributes", attributes)
         object.string("commandType", commandType.rawValue)
         return object

@@ -139,13 +139,13 @@ public struct HistoryEvent: Sendable, Hashable {
     /// attributes' bytes are known (every event the server sends); nil otherwise.
     var directlyEncoded: EncodedValue? {
         guard let encodedAttributes else { return nil }
-        var object = DirectObject(capacity: 4 + encodedAttributes.count / 32)
+        var object = CanonicalObjectWriter(capacity: 4 + encodedAttributes.count / 32)
         // In canonical (sorted) key order.
         object.raw("attributes", encodedAttributes)
         object.int("eventId", eventId)
         object.timestamp("eventTime", eventTime)
         object.string("eventType", eventType.rawValue)
-        return try? object.value()  // nothing here can fail: no payload is written
+        return .raw(object.finish())
     }
 
     public var eventType: EventType { attributes.eventType }

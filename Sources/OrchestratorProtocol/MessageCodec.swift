@@ -30,15 +30,6 @@ public enum MessageCodec {
     }
 
     private static func tree<T: Encodable>(of value: T, direct: Bool) throws -> EncodedValue {
-        do {
-            return try unwrappedTree(of: value, direct: direct)
-        } catch let error as JSONWriteError {
-            // Direct writers write payloads as they go: the error `write` gives for a tree's.
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
-        }
-    }
-
-    private static func unwrappedTree<T: Encodable>(of value: T, direct: Bool) throws -> EncodedValue {
         if T.self == JSONValue.self { return .payload(unsafeBitCast(value, to: JSONValue.self)) }
         if let special = FoundationValues.encode(value) { return special }
         let encoder = ValueEncoder()

@@ -274,16 +274,16 @@ public struct RespondQueryRequest: Sendable, Hashable, Codable {
 extension ActivityTask {
     /// The task's canonical JSON object, written without Codable's containers (an eager activity
     /// rides in the answer to the completion that scheduled it; 2–3 per incident).
-    func directlyEncoded() -> DirectObject {
-        var object = DirectObject(capacity: 15)
+    func directlyEncoded() throws -> CanonicalObjectWriter {
+        var object = CanonicalObjectWriter(capacity: 15)
         // In canonical (sorted) key order; absent optionals are left out, as Codable does.
         object.string("activityId", activityId)
         object.string("activityType", activityType)
         object.int("attempt", Int64(attempt))
         object.timestamp("currentAttemptScheduledTime", currentAttemptScheduledTime)
-        object.payload("heartbeatDetails", heartbeatDetails)
+        try object.payload("heartbeatDetails", heartbeatDetails)
         object.int("heartbeatTimeoutMs", heartbeatTimeoutMs)
-        object.payload("input", input)
+        try object.payload("input", input)
         object.string("runId", runId)
         object.int("scheduleToCloseTimeoutMs", scheduleToCloseTimeoutMs)
         object.timestamp("scheduledTime", scheduledTime)
@@ -300,22 +300,22 @@ extension WorkflowTask {
     /// The task's canonical JSON object, written without Codable's containers (its events too, when
     /// their attribute bytes are known); `encoder` encodes what is not written directly.
     func directlyEncoded(by encoder: ValueEncoder) throws -> EncodedValue {
-        var object = DirectObject(capacity: 10)
+        var object = CanonicalObjectWriter(capacity: 10)
         // In canonical (sorted) key order; `queries` is left out when nil, as Codable does.
         object.int("attempt", Int64(attempt))
         try object.array("events") { array in
             for (index, event) in events.enumerated() {
                 if let direct = event.directlyEncoded {
-                    array.append(direct)
+                    try array.append(direct)
                 } else {
-                    array.append(try encoder.encode(event, key: IndexKey(intValue: index)))
+                    try array.append(try encoder.encode(event, key: IndexKey(intValue: index)))
                 }
             }
         }
         object.int("previousStartedEventId", previousStartedEventId)
         if let queries {
-            object.array("queries") { array in
-                for query in queries { array.append(query.directlyEncoded()) }
+            try object.array("queries") { array in
+                for query in queries { array.append(try query.directlyEncoded()) }
             }
         }
         object.string("runId", runId)
@@ -324,7 +324,7 @@ extension WorkflowTask {
         object.string("taskToken", taskToken)
         object.string("workflowId", workflowId)
         object.string("workflowType", workflowType)
-        return try object.value()
+        return .raw(object.finish())
     }
 
     /// Reads a task straight from the parsed JSON when every part has the plain form (events the

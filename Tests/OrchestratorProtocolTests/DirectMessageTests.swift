@@ -96,11 +96,11 @@ struct DirectMessageTests {
             #expect(direct == (try MessageCodec.encodeBytesThroughCodable(task)))
         }
         for activity in [Self.activity(optionals: true), Self.activity(optionals: false)] {
-            let direct = try #require(Self.text(try activity.directlyEncoded().value()))
+            let direct = try activity.directlyEncoded().finish()
             #expect(direct == (try MessageCodec.encodeBytesThroughCodable(activity)))
         }
         for query in [Self.query(token: nil), Self.query(token: "wt:1:5:1")] {
-            let direct = try #require(Self.text(try query.directlyEncoded().value()))
+            let direct = try query.directlyEncoded().finish()
             #expect(direct == (try MessageCodec.encodeBytesThroughCodable(query)))
         }
     }
