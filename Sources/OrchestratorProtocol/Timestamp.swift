@@ -30,29 +30,22 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 
     /// `"2026-11-22T10:15:30.125Z"`.
     public var iso8601: String {
+        let parts = parts
+        guard Self.hasFourDigitYear(parts) else { return Self.generalForm(parts) }
         // One allocation: the 24 bytes written in place.
-        if let parts = fourDigitYearParts {
-            return String(unsafeUninitializedCapacity: 24) { buffer in
-                Self.put(parts, into: buffer)
-                return 24
-            }
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            Self.put(parts, into: buffer)
+            return 24
         }
-        // Outside four-digit years (never written by the server): the general form.
-        let (year, month, day, secondOfDay, millis) = parts
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
     }
 
     /// Appends `iso8601` as a JSON string (quoted; nothing in it needs escaping) without making a
     /// `String`: what `JSONWriter.write(string: iso8601)` writes.
     func appendQuotedISO8601(to bytes: inout [UInt8]) {
-        guard let parts = fourDigitYearParts else {
+        let parts = parts
+        guard Self.hasFourDigitYear(parts) else {
             bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: iso8601.utf8)
+            bytes.append(contentsOf: Self.generalForm(parts).utf8)
             bytes.append(UInt8(ascii: "\""))
             return
         }
@@ -74,9 +67,17 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         return (year, month, day, secondOfDay, millis)
     }
 
-    private var fourDigitYearParts: Parts? {
-        let parts = parts
-        return (0...9999).contains(parts.year) ? parts : nil
+    private static func hasFourDigitYear(_ parts: Parts) -> Bool { (0...9999).contains(parts.year) }
+
+    /// Outside four-digit years (never written by the server): each field padded, the year as it is.
+    private static func generalForm(_ parts: Parts) -> String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        let (year, month, day, secondOfDay, millis) = parts
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
     }
 
     /// Writes `YYYY-MM-DDTHH:MM:SS.fffZ` into 24 bytes.
