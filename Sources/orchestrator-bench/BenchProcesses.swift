@@ -110,6 +110,20 @@ final class BenchStack: @unchecked Sendable {
         return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// The machine's CPU time so far by kind, in clock ticks summed over its CPUs (the first line of
+    /// /proc/stat). `steal` is time a virtual CPU was ready to run but its hypervisor ran something
+    /// else: on a shared machine it is the CPU the run did not get.
+    static func machineCPUTicks() -> MachineCPU? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        // user nice system idle iowait irq softirq steal (guest time is already inside user).
+        guard ticks.count >= 8 else { return nil }
+        return MachineCPU(
+            busy: ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6], idle: ticks[3] + ticks[4], steal: ticks[7])
+    }
+
     /// The bytes the server has asked the kernel to write to storage so far (`write_bytes` of
     /// /proc/<pid>/io: the WAL and checkpoints into the database file, not socket writes).
     var serverStorageWriteBytes: Double {
@@ -184,4 +198,19 @@ func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) {
 /// The directory of this executable (where the other products are).
 func ownBinDirectory() -> URL {
     URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+}
+
+/// The machine's CPU time by kind (see `BenchStack.machineCPUTicks`).
+struct MachineCPU {
+    var busy: Double
+    var idle: Double
+    var steal: Double
+
+    /// Shares of the time between `earlier` and this reading, in per cent rounded to 0.1.
+    func shares(since earlier: MachineCPU) -> (busy: Double, idle: Double, steal: Double) {
+        let (busy, idle, steal) = (self.busy - earlier.busy, self.idle - earlier.idle, self.steal - earlier.steal)
+        let total = max(1, busy + idle + steal)
+        func percent(_ value: Double) -> Double { (value / total * 1000).rounded() / 10 }
+        return (percent(busy), percent(idle), percent(steal))
+    }
 }

@@ -219,5 +219,13 @@ struct BenchmarkSmokeTests {
         }
         #expect(json?["errors"] as? Int == 0)
         #expect(json?["completed"] as? Int == 20)
+        // The machine's time during the run, from /proc/stat: busy, idle and stolen add up to all of it.
+        let shares = ["machine_busy_pct", "machine_idle_pct", "machine_steal_pct"].compactMap {
+            (json?[$0] as? NSNumber)?.doubleValue
+        }
+        #expect(shares.count == 3, "\(line)")
+        #expect(shares.allSatisfy { (0...100).contains($0) }, "\(line)")
+        #expect(abs(shares.reduce(0, +) - 100) <= 0.2, "\(line)")
+        #expect((shares.first ?? 0) > 0, "the run itself kept the machine busy: \(line)")
     }
 }
