@@ -116,6 +116,13 @@ extension JSONValue {
     }
 }
 
+extension JSONValue: CanonicalJSONEncodable {
+    /// The value's canonical JSON (compact, keys sorted), as ``MessageCodec/encodeBytes(_:)`` writes it.
+    public func canonicalJSON() throws -> [UInt8] {
+        try MessageCodec.encodeBytes(self)
+    }
+}
+
 /// A coding key made from any string; used for JSON objects with dynamic keys.
 struct AnyCodingKey: CodingKey {
     var stringValue: String

@@ -131,7 +131,7 @@ public final class SQLiteStore: HistoryStore {
                           state = excluded.state
                         """)
                 let searchAttributes = try row.searchAttributes.map { try MessageCodec.encodeToString($0) }
-                let stateBytes = try Self.encode(state)
+                let stateBytes = try state.canonicalJSON()
                 try run(statement, in: db) { bind in
                     bind.int(row.runSeq)
                     bind.text(row.runId)
@@ -148,7 +148,7 @@ public final class SQLiteStore: HistoryStore {
             case .updateExecutionState(let runSeq, let historyLength, let state):
                 let statement = try db.cachedStatement(
                     sql: "UPDATE executions SET history_length = ?, state = ? WHERE run_seq = ?")
-                let stateBytes = try Self.encode(state)
+                let stateBytes = try state.canonicalJSON()
                 try run(statement, in: db) { bind in
                     bind.int(historyLength)
                     bind.blob(stateBytes)
@@ -179,7 +179,7 @@ public final class SQLiteStore: HistoryStore {
                     sql:
                         "INSERT OR REPLACE INTO activity_tasks (run_seq, scheduled_event_id, activity_id, activity_type, task_queue, attempt, state) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 )
-                let stateBytes = try Self.encode(state)
+                let stateBytes = try state.canonicalJSON()
                 try run(statement, in: db) { bind in
                     bind.int(row.runSeq)
                     bind.int(row.scheduledEventId)
@@ -313,12 +313,6 @@ public final class SQLiteStore: HistoryStore {
             }
             check(code)
         }
-    }
-
-    /// A `state` column's bytes: the type's own canonical writer if it has one.
-    private static func encode(_ state: any Encodable & Sendable) throws -> [UInt8] {
-        if let direct = state as? any CanonicalJSONEncodable { return try direct.canonicalJSON() }
-        return try MessageCodec.encodeBytes(state)
     }
 
     // MARK: - Reads

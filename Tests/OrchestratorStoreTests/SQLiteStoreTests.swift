@@ -57,7 +57,7 @@ struct SQLiteStoreTests {
     @Test("reopening a database applies nothing twice and keeps the data")
     func reopen() async throws {
         try await withStore { store, directory in
-            try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as [String: String])])
+            try await store.commit([.upsertExecution(row(1), state: ["k": "v"] as JSONValue)])
             let again = try SQLiteStore(directory: directory)
             #expect(
                 try again.appliedMigrations() == [
@@ -78,7 +78,7 @@ struct SQLiteStoreTests {
     @Test("the data directory and the database files are owner-only")
     func permissions() async throws {
         try await withStore { store, directory in
-            try await store.commit([.upsertExecution(row(1), state: [String: String]())])
+            try await store.commit([.upsertExecution(row(1), state: [:] as JSONValue)])
             let attributes = try FileManager.default.attributesOfItem(atPath: directory.path)
             #expect((attributes[.posixPermissions] as? Int) == 0o700)
             for name in ["orchestrator.sqlite", "orchestrator.sqlite-wal"] {
@@ -98,7 +98,7 @@ struct SQLiteStoreTests {
                         .init(signalName: "s\(id)", input: ["n": .int(Int64(id))], identity: "t", requestId: nil)))
             }
             try await store.commit([
-                .upsertExecution(row(7), state: [String: String]()), .appendEvents(runSeq: 7, events),
+                .upsertExecution(row(7), state: [:] as JSONValue), .appendEvents(runSeq: 7, events),
             ])
             #expect(try store.events(runSeq: 7) == events)
             #expect(
@@ -124,7 +124,7 @@ struct SQLiteStoreTests {
                             .init(signalName: "s\(seq)-\(id)", input: nil, identity: nil, requestId: nil)))
                 }
                 operations += [
-                    .upsertExecution(row(seq), state: [String: String]()), .appendEvents(runSeq: seq, events),
+                    .upsertExecution(row(seq), state: [:] as JSONValue), .appendEvents(runSeq: seq, events),
                 ]
             }
             try await store.commit(operations)
@@ -197,7 +197,7 @@ struct SQLiteStoreTests {
     func memoryStatisticsOff() async throws {
         try await withStore { store, _ in
             #expect(SQLiteStore.memoryStatisticsOff)
-            try await store.commit([.upsertExecution(row(1), state: ["a": 1])])
+            try await store.commit([.upsertExecution(row(1), state: ["a": 1] as JSONValue)])
             #expect(try store.execution(runId: "run-1") != nil)
             #expect(sqlite3_memory_used() == 0, "SQLite counted \(sqlite3_memory_used()) bytes in use")
         }
@@ -208,8 +208,8 @@ struct SQLiteStoreTests {
         try await withStore { store, _ in
             var first = row(1)
             first.searchAttributes = ["service": "payment-api"]
-            try await store.commit([.upsertExecution(first, state: ["a": 1])])
-            try await store.commit([.updateExecutionState(runSeq: 1, historyLength: 7, state: ["a": 2])])
+            try await store.commit([.upsertExecution(first, state: ["a": 1] as JSONValue)])
+            try await store.commit([.updateExecutionState(runSeq: 1, historyLength: 7, state: ["a": 2] as JSONValue)])
             var expected = first
             expected.historyLength = 7
             #expect(try store.execution(runId: "run-1") == expected)
@@ -217,8 +217,8 @@ struct SQLiteStoreTests {
             #expect(try MessageCodec.decode(JSONValue.self, from: recovered.state) == ["a": 2])
             await #expect(throws: StoreError.self) {
                 try await store.commit([
-                    .updateExecutionState(runSeq: 1, historyLength: 9, state: ["a": 3]),
-                    .updateExecutionState(runSeq: 2, historyLength: 1, state: ["a": 1]),
+                    .updateExecutionState(runSeq: 1, historyLength: 9, state: ["a": 3] as JSONValue),
+                    .updateExecutionState(runSeq: 2, historyLength: 1, state: ["a": 1] as JSONValue),
                 ])
             }
             #expect(try store.execution(runId: "run-1")?.historyLength == 7, "the failed batch changed nothing")
@@ -234,7 +234,7 @@ struct SQLiteStoreTests {
             try await store.commit([.appendEvents(runSeq: 1, [event])])
             let error = await #expect(throws: DatabaseError.self) {
                 try await store.commit([
-                    .upsertExecution(self.row(2), state: [String: String]()),
+                    .upsertExecution(self.row(2), state: [:] as JSONValue),
                     .appendEvents(runSeq: 1, [event]),  // duplicate key
                 ])
             }
@@ -252,12 +252,12 @@ struct SQLiteStoreTests {
                 attributes: .workflowExecutionSignaled(
                     .init(signalName: "x", input: nil, identity: nil, requestId: nil)))
             try await store.commit([
-                .upsertExecution(row(1), state: ["a": 1]),
-                .upsertExecution(row(2, workflowId: "closed", status: .completed), state: ["a": 2]),
+                .upsertExecution(row(1), state: ["a": 1] as JSONValue),
+                .upsertExecution(row(2, workflowId: "closed", status: .completed), state: ["a": 2] as JSONValue),
                 .putActivity(
                     ActivityRow(
                         runSeq: 1, scheduledEventId: 5, activityId: "1", activityType: "N", taskQueue: "q", attempt: 2),
-                    state: ["x": 1]),
+                    state: ["x": 1] as JSONValue),
                 .putTimer(TimerRow(runSeq: 1, key: "user/t", fireTime: Timestamp(milliseconds: 99), eventId: 6)),
                 .putBufferedEvent(runSeq: 1, seq: 1, buffered),
                 .putRequestId(
@@ -287,7 +287,7 @@ struct SQLiteStoreTests {
             for seq in 1...6 {
                 var r = row(Int64(seq), workflowId: "incident-\(seq)", status: seq % 2 == 0 ? .completed : .running)
                 r.searchAttributes = ["service": .string("s\(seq)")]
-                operations.append(.upsertExecution(r, state: [String: String]()))
+                operations.append(.upsertExecution(r, state: [:] as JSONValue))
             }
             try await store.commit(operations)
             #expect(try store.listExecutions(ExecutionFilter(limit: 10)).map(\.runSeq) == [6, 5, 4, 3, 2, 1])
