@@ -141,22 +141,6 @@ struct JSONParser: ~Copyable {
         }
     }
 
-    /// Whether any of the eight bytes in `word` is a quote, a backslash, below 0x20 or above 0x7F.
-    /// (A byte is zero in `v` exactly when `(v - 0x01…) & ~v` has its high bit set somewhere, and
-    /// below `n` ≤ 0x80 when `(v - n…) & ~v` has: the usual tests of bytes in a word, exact for
-    /// "is there one", which is all the caller asks.)
-    @inline(__always)
-    static func endsPlainRun(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let zeroInQuotes = (quotes &- ones) & ~quotes
-        let zeroInBackslashes = (backslashes &- ones) & ~backslashes
-        let control = (word &- ones &* 0x20) & ~word
-        return (zeroInQuotes | zeroInBackslashes | control | word) & highBits != 0
-    }
-
     /// A string starting at the opening quote.
     private mutating func string() throws(JSONParseError) -> String {
         index += 1
@@ -168,7 +152,7 @@ struct JSONParser: ~Copyable {
         if let base = bytes.baseAddress {
             let raw = UnsafeRawPointer(base)
             while index + 8 <= bytes.count,
-                !Self.endsPlainRun(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                !JSONWords.endsPlainRun(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             {
                 index += 8
             }

@@ -1,8 +1,8 @@
 import OrchestratorProtocol
 import Testing
 
-@Suite("JSON parser")
-struct JSONParserTests {
+@Suite("JSON parser and writer, strings")
+struct JSONStringTests {
     /// What can end a run of plain bytes in a string, as written in the JSON text, and what it reads
     /// as (nil: the text is not valid JSON).
     static let specials: [(text: [UInt8], decoded: String?)] = [
@@ -52,6 +52,44 @@ struct JSONParserTests {
                             try MessageCodec.decode(JSONValue.self, from: member)
                         }
                     }
+                }
+            }
+        }
+    }
+
+    @Test("a string is written with the same escapes wherever its special character falls")
+    func writtenAtEveryOffset() throws {
+        // The writer skips bytes that need no escape eight at a time.
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case "\u{08}": out += "\\b"
+                case "\u{0C}": out += "\\f"
+                case "\r": out += "\\r"
+                case let control where control.value < 0x20:
+                    out += "\\u00" + (control.value < 0x10 ? "0" : "") + String(control.value, radix: 16)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        let specials = ["", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}", "é", "😀", "/", " "]
+        for length in 0...24 {
+            for position in 0...length {
+                for special in specials {
+                    let text =
+                        String(repeating: "a", count: position) + special
+                        + String(repeating: "a", count: length - position)
+                    let written = try MessageCodec.encodeToString(JSONValue.string(text))
+                    #expect(
+                        written == reference(text),
+                        "length \(length), position \(position), \(special.debugDescription)")
+                    #expect(try MessageCodec.decode(JSONValue.self, from: Array(written.utf8)) == .string(text))
                 }
             }
         }
