@@ -54,7 +54,7 @@ public enum MessageCodec {
         do {
             try writer.write(tree)
         } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+            throw error.encodingError(value)
         }
         return writer.bytes
     }

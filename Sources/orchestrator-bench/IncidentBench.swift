@@ -41,8 +41,8 @@ struct IncidentBench: AsyncParsableCommand {
         let newRequestId: @Sendable () -> String = {
             random ? GeneratedUUID.random() : GeneratedUUID.timeOrdered()
         }
-        // Warm up: the workers connect and poll (a server under valgrind takes seconds to listen, and
-        // the workers' reconnection backs off meanwhile), and one incident, not measured, goes through.
+        // Warm up: a worker polls and one incident, not measured, goes through; the other workers
+        // have half a second more to connect.
         try await warmUp(client: clients[0], newRequestId: newRequestId)
         try await Task.sleep(for: .milliseconds(500))
         let samples = SampleStore()
@@ -145,8 +145,7 @@ struct Samples: Sendable {
 /// What makes this run's services (and workflow ids) differ from an earlier run's.
 let benchRunPrefix = String(GeneratedUUID.random().prefix(8))
 
-/// One incident through start, status and resolve, not measured; its status query is asked again
-/// while no worker polls yet (for up to two minutes).
+/// One incident through start, status and resolve, not measured, once a worker answers.
 func warmUp(client: OrchestratorClient, newRequestId: @Sendable () -> String) async throws {
     let service = "bench-\(benchRunPrefix)-warm-up"
     let workflowId = IncidentWorkflow.workflowId(service: service)
@@ -155,16 +154,7 @@ func warmUp(client: OrchestratorClient, newRequestId: @Sendable () -> String) as
             workflowId: workflowId, workflowType: IncidentWorkflow.name, taskQueue: IncidentWorkflow.taskQueue,
             input: try PayloadCoding.encode(IncidentWorkflow.Input(service: service, escalateAfterMs: 30_000)),
             requestId: newRequestId()))
-    let deadline = ContinuousClock.now + .seconds(120)
-    while true {
-        do {
-            _ = try await client.send(
-                QueryWorkflowRequest(workflowId: workflowId, queryType: IncidentWorkflow.status.name))
-            break
-        } catch let error as OrchestratorError where error.code == .noWorker && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
+    try await waitForWorker(workflowId, client)
     _ = try await client.send(
         SignalWorkflowRequest(
             workflowId: workflowId, signalName: IncidentWorkflow.resolve.name,
@@ -172,6 +162,21 @@ func warmUp(client: OrchestratorClient, newRequestId: @Sendable () -> String) as
     let result = try await client.send(AwaitWorkflowResultRequest(workflowId: workflowId, timeoutMs: 120_000))
     guard result.status == .completed else {
         throw OrchestratorError(.internal, "the warm-up incident \(workflowId) ended \(result.status)")
+    }
+}
+
+/// Asks an incident's status until a worker answers (NO_WORKER while none polls yet), for up to
+/// two minutes: a server under valgrind takes seconds to start, and workers back off meanwhile.
+func waitForWorker(_ workflowId: String, _ client: OrchestratorClient) async throws {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while true {
+        do {
+            _ = try await client.send(
+                QueryWorkflowRequest(workflowId: workflowId, queryType: IncidentWorkflow.status.name))
+            return
+        } catch let error as OrchestratorError where error.code == .noWorker && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
 

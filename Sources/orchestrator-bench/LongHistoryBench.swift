@@ -23,7 +23,7 @@ struct LongHistoryBench: AsyncParsableCommand {
         let client = try await stack.connect(identity: "bench")
         try await start("long", client)
         try await start("fresh", client)
-        try await waitForWorker(client)
+        try await waitForWorker("incident-fresh", client)
         // Grow the long history: each alert adds a signal and a workflow task (four events).
         var count = 0
         while try await historyLength("incident-long", client) < Int64(events) {
@@ -102,19 +102,6 @@ struct LongHistoryBench: AsyncParsableCommand {
     }
 
     /// Waits until the worker polls the incidents' task queue: a query before that fails with NO_WORKER.
-    private func waitForWorker(_ client: OrchestratorClient) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while true {
-            do {
-                _ = try await client.send(
-                    QueryWorkflowRequest(workflowId: "incident-fresh", queryType: IncidentWorkflow.status.name))
-                return
-            } catch let error as OrchestratorError where error.code == .noWorker && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-    }
-
     private func historyLength(_ workflowId: String, _ client: OrchestratorClient) async throws -> Int64 {
         try await client.send(DescribeWorkflowRequest(workflowId: workflowId)).execution.historyLength
     }

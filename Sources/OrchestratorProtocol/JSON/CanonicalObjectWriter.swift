@@ -55,7 +55,7 @@ public struct CanonicalObjectWriter {
         do {
             try writer.write(double: value)
         } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+            throw error.encodingError(value)
         }
     }
 
@@ -78,7 +78,7 @@ public struct CanonicalObjectWriter {
         do {
             try writer.write(value)
         } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+            throw error.encodingError(value)
         }
     }
 
@@ -164,7 +164,7 @@ struct CanonicalArrayWriter {
         do {
             try writer.write(value)
         } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+            throw error.encodingError(value)
         }
     }
 }

@@ -131,7 +131,7 @@ extension MessageCodec {
         do {
             return try encoded.jsonValue()
         } catch {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: error.message))
+            throw error.encodingError(value)
         }
     }
 

@@ -182,4 +182,10 @@ struct JSONWriter {
 struct JSONWriteError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+
+    /// The error as Codable's encoders report a value they cannot write, which is what callers of
+    /// the protocol's writers see.
+    func encodingError(_ value: Any) -> EncodingError {
+        .invalidValue(value, .init(codingPath: [], debugDescription: message))
+    }
 }
