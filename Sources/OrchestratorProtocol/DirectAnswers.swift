@@ -77,23 +77,19 @@ extension ServerMessage {
     /// The answers and pushes workers and clients read most, read straight from the parsed JSON
     /// when every member has its plain form; nil otherwise (errors included), and Codable reads the
     /// message.
-    init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node else { return nil }
-        if let push = DirectFields.first("push", in: members) {
-            guard case .string("workflowQuery") = push,
-                case .object(let body)? = DirectFields.first("body", in: members),
-                let query = WorkflowQuery(directFrom: DirectFields(members: body))
+    init?(directFrom node: JSONElement) {
+        guard let members = node.object else { return nil }
+        if let push = members.first("push") {
+            guard push.isString("workflowQuery"), let body = members.object("body"),
+                let query = WorkflowQuery(directFrom: body)
             else { return nil }
             self = .push(.workflowQuery(query))
             return
         }
-        guard DirectFields(members: members).isAbsentOrNull("error"),
-            case .number(.int(let rawId))? = DirectFields.first("id", in: members), rawId >= 0,
-            case .string(let opName)? = DirectFields.first("op", in: members),
-            let op = OperationName(rawValue: opName),
-            case .object(let result)? = DirectFields.first("result", in: members)
+        guard members.isAbsentOrNull("error"), let rawId = members.int64("id"), rawId >= 0,
+            let op = members.string("op").flatMap(OperationName.init(rawValue:)),
+            let f = members.object("result")
         else { return nil }
-        let f = DirectFields(members: result)
         let response: Response
         switch op {
         case .ping: response = .ping(Empty())
@@ -106,8 +102,7 @@ extension ServerMessage {
             guard let runId = f.string("runId") else { return nil }
             response = .signalWorkflow(SignalWorkflowResponse(runId: runId))
         case .startWorkflow, .signalWithStartWorkflow:
-            guard let runId = f.string("runId"), case .bool(let started)? = DirectFields.first("started", in: result)
-            else { return nil }
+            guard let runId = f.string("runId"), let started = f.first("started")?.bool else { return nil }
             let body = StartWorkflowResponse(runId: runId, started: started)
             response = op == .startWorkflow ? .startWorkflow(body) : .signalWithStartWorkflow(body)
         case .requestCancelWorkflow, .terminateWorkflow:
@@ -125,44 +120,28 @@ extension ServerMessage {
             response = .awaitWorkflowResult(
                 AwaitWorkflowResultResponse(runId: runId, status: status, result: f.payload("result"), failure: nil))
         case .pollWorkflowTask:
-            guard let task = Self.optional("task", in: result, WorkflowTask.init(directFrom:)) else { return nil }
+            guard let task = f.optional("task", WorkflowTask.init(directFrom:)) else { return nil }
             response = .pollWorkflowTask(PollWorkflowTaskResponse(task: task))
         case .pollActivityTask:
-            guard let task = Self.optional("task", in: result, ActivityTask.init(directFrom:)) else { return nil }
+            guard let task = f.optional("task", ActivityTask.init(directFrom:)) else { return nil }
             response = .pollActivityTask(PollActivityTaskResponse(task: task))
         case .completeWorkflowTask:
-            guard let task = Self.optional("workflowTask", in: result, WorkflowTask.init(directFrom:)) else {
-                return nil
-            }
-            var activities: [ActivityTask]?
-            switch DirectFields.first("activityTasks", in: result) {
-            case nil, .null?:
-                activities = nil
-            case .array(let items)?:
-                activities = []
-                for item in items {
-                    guard let activity = ActivityTask(directFrom: item) else { return nil }
-                    activities?.append(activity)
-                }
-            default:
-                return nil
-            }
+            guard let task = f.optional("workflowTask", WorkflowTask.init(directFrom:)),
+                let activities = f.optional("activityTasks", ActivityTask.list(directFrom:))
+            else { return nil }
             response = .completeWorkflowTask(
                 CompleteWorkflowTaskResponse(workflowTask: task, activityTasks: activities))
+        case .getWorkflowHistory:
+            guard let runId = f.string("runId"), let items = f.first("events")?.array,
+                let events = HistoryEvent.list(directFrom: items), let hasMore = f.first("hasMore")?.bool,
+                let closed = f.first("closed")?.bool
+            else { return nil }
+            response = .getWorkflowHistory(
+                GetWorkflowHistoryResponse(runId: runId, events: events, hasMore: hasMore, closed: closed))
         default:
             return nil
         }
         self = .response(id: UInt64(rawId), response)
-    }
-
-    /// `.some(nil)` when absent or null, `.some(value)` when read, nil when not readable directly.
-    private static func optional<T>(
-        _ key: String, in members: [(key: String, value: JSONNode)], _ read: (JSONNode) -> T?
-    ) -> T?? {
-        switch DirectFields.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case let node?: return read(node).map { .some($0) }
-        }
     }
 }
 
@@ -181,7 +160,7 @@ extension WorkflowQuery {
         return object
     }
 
-    init?(directFrom f: DirectFields) {
+    init?(directFrom f: JSONObjectView) {
         guard let queryId = f.string("queryId"), let workflowId = f.string("workflowId"), let runId = f.string("runId"),
             let workflowType = f.string("workflowType"), let taskQueue = f.string("taskQueue"),
             let queryType = f.string("queryType"), let taskToken = f.optionalString("taskToken")
@@ -193,16 +172,27 @@ extension WorkflowQuery {
 }
 
 extension ActivityTask {
-    fileprivate init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node else { return nil }
-        let f = DirectFields(members: members)
-        guard let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
+    /// An array of tasks, read directly when every one is plain.
+    fileprivate static func list(directFrom node: JSONElement) -> [ActivityTask]? {
+        guard let items = node.array else { return nil }
+        var tasks: [ActivityTask] = []
+        tasks.reserveCapacity(items.count)
+        for item in items {
+            guard let task = ActivityTask(directFrom: item) else { return nil }
+            tasks.append(task)
+        }
+        return tasks
+    }
+
+    fileprivate init?(directFrom node: JSONElement) {
+        guard let f = node.object,
+            let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
             let runId = f.string("runId"), let workflowType = f.string("workflowType"),
             let activityId = f.string("activityId"), let activityType = f.string("activityType"),
             let attempt = f.int32("attempt"),
-            let scheduled = f.string("scheduledTime").flatMap(Timestamp.init(iso8601:)),
-            let attemptScheduled = f.string("currentAttemptScheduledTime").flatMap(Timestamp.init(iso8601:)),
-            let started = f.string("startedTime").flatMap(Timestamp.init(iso8601:)),
+            let scheduled = f.timestamp("scheduledTime"),
+            let attemptScheduled = f.timestamp("currentAttemptScheduledTime"),
+            let started = f.timestamp("startedTime"),
             let scheduleToClose = f.optionalInt64("scheduleToCloseTimeoutMs"),
             let startToClose = f.int64("startToCloseTimeoutMs"), let heartbeat = f.optionalInt64("heartbeatTimeoutMs")
         else { return nil }

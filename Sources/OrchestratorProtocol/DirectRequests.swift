@@ -11,14 +11,11 @@
 /// operation) returns nil and Codable reads the request, with its precise errors. Unknown members
 /// are ignored and the first of repeated keys wins, as with Codable.
 extension RequestMessage {
-    init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node,
-            case .number(.int(let rawId))? = DirectFields.first("id", in: members), rawId > 0,
-            case .string(let opName)? = DirectFields.first("op", in: members),
-            let op = OperationName(rawValue: opName),
-            case .object(let body)? = DirectFields.first("body", in: members)
+    init?(directFrom node: JSONElement) {
+        guard let members = node.object, let rawId = members.int64("id"), rawId > 0,
+            let op = members.string("op").flatMap(OperationName.init(rawValue:)),
+            let f = members.object("body")
         else { return nil }
-        let f = DirectFields(members: body)
         let request: Request
         switch op {
         case .signalWorkflow:
@@ -68,8 +65,7 @@ extension RequestMessage {
             guard let start = StartWorkflowRequest(directFrom: f) else { return nil }
             request = .startWorkflow(start)
         case .completeWorkflowTask:
-            guard let taskToken = f.string("taskToken"),
-                case .array(let items)? = DirectFields.first("commands", in: body),
+            guard let taskToken = f.string("taskToken"), let items = f.first("commands")?.array,
                 let identity = f.optionalString("identity"), let sticky = f.optionalBool("stickyCache"),
                 let returnTask = f.optionalBool("returnNewWorkflowTask")
             else { return nil }
@@ -79,21 +75,19 @@ extension RequestMessage {
                 guard let command = Command(directFrom: item) else { return nil }
                 commands.append(command)
             }
-            var results: [RespondQueryRequest]?
-            switch DirectFields.first("queryResults", in: body) {
-            case nil, .null?:
-                results = nil
-            case .array(let answers)?:
-                results = []
+            let read = f.optional("queryResults") { node -> [RespondQueryRequest]? in
+                guard let answers = node.array else { return nil }
+                var results: [RespondQueryRequest] = []
+                results.reserveCapacity(answers.count)
                 for answer in answers {
-                    guard case .object(let members) = answer,
-                        let result = RespondQueryRequest(directFrom: DirectFields(members: members))
-                    else { return nil }
-                    results?.append(result)
+                    guard let members = answer.object, let result = RespondQueryRequest(directFrom: members) else {
+                        return nil
+                    }
+                    results.append(result)
                 }
-            default:
-                return nil
+                return results
             }
+            guard let results = read else { return nil }
             request = .completeWorkflowTask(
                 CompleteWorkflowTaskRequest(
                     taskToken: taskToken, commands: commands, identity: identity, stickyCache: sticky,
@@ -107,7 +101,7 @@ extension RequestMessage {
 
 extension StartWorkflowRequest {
     /// A start without search attributes read directly; policies must be known names.
-    fileprivate init?(directFrom f: DirectFields) {
+    fileprivate init?(directFrom f: JSONObjectView) {
         guard let workflowId = f.string("workflowId"), let workflowType = f.string("workflowType"),
             let taskQueue = f.string("taskQueue"), let requestId = f.optionalString("requestId"),
             let reusePolicy = f.optionalName("workflowIdReusePolicy", as: WorkflowIdReusePolicy.self),
@@ -124,7 +118,7 @@ extension StartWorkflowRequest {
 
 extension RespondQueryRequest {
     /// A plain answer (no failure) read directly.
-    fileprivate init?(directFrom f: DirectFields) {
+    fileprivate init?(directFrom f: JSONObjectView) {
         guard let queryId = f.string("queryId"), f.isAbsentOrNull("failure") else { return nil }
         self.init(queryId: queryId, result: f.payload("result"))
     }
@@ -132,12 +126,10 @@ extension RespondQueryRequest {
 
 extension Command {
     /// The commands a workflow emits most, read directly when plain; nil for the others.
-    fileprivate init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node,
-            case .string(let type)? = DirectFields.first("commandType", in: members),
-            case .object(let attributes)? = DirectFields.first("attributes", in: members)
+    fileprivate init?(directFrom node: JSONElement) {
+        guard let members = node.object, let type = members.string("commandType"),
+            let a = members.object("attributes")
         else { return nil }
-        let a = DirectFields(members: attributes)
         switch CommandType(rawValue: type) {
         case .startTimer:
             guard let timerId = a.string("timerId"), let timeout = a.int64("startToFireTimeoutMs") else { return nil }
@@ -155,16 +147,8 @@ extension Command {
                 let heartbeat = a.optionalInt64("heartbeatTimeoutMs"),
                 let eager = a.optionalBool("requestEagerExecution")
             else { return nil }
-            var retryPolicy: RetryPolicy?
-            switch DirectFields.first("retryPolicy", in: attributes) {
-            case nil, .null?:
-                retryPolicy = nil
-            case .object(let policy)?:
-                guard let read = RetryPolicy(directFrom: DirectFields(members: policy)) else { return nil }
-                retryPolicy = read
-            default:
-                return nil
-            }
+            let read = a.optional("retryPolicy") { $0.object.flatMap(RetryPolicy.init(directFrom:)) }
+            guard let retryPolicy = read else { return nil }
             self = .scheduleActivityTask(
                 ScheduleActivityTaskCommand(
                     activityId: activityId, activityType: activityType, taskQueue: taskQueue, input: a.payload("input"),
@@ -179,7 +163,7 @@ extension Command {
 extension RetryPolicy {
     /// A policy read directly (the engine writes every scheduled activity's policy resolved, with
     /// its non-retryable types, often `[]`).
-    init?(directFrom f: DirectFields) {
+    init?(directFrom f: JSONObjectView) {
         guard let types = f.optionalStrings("nonRetryableErrorTypes"),
             let initial = f.optionalInt64("initialIntervalMs"),
             let maximum = f.optionalInt64("maximumIntervalMs"), let attempts = f.optionalInt64("maximumAttempts"),
@@ -193,59 +177,6 @@ extension RetryPolicy {
         self.init(
             initialIntervalMs: initial, backoffCoefficient: coefficient, maximumIntervalMs: maximum,
             maximumAttempts: narrowed, nonRetryableErrorTypes: types)
-    }
-}
-
-extension DirectFields {
-    /// `.some(nil)` when absent or null, nil when present and not an integer.
-    func optionalInt64(_ key: String) -> Int64?? {
-        switch Self.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case .number(.int(let value))?: return .some(value)
-        default: return nil
-        }
-    }
-
-    /// `.some(nil)` when absent or null, nil when present and not a number.
-    func optionalDouble(_ key: String) -> Double?? {
-        switch Self.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case .number(.int(let value))?: return .some(Double(value))
-        case .number(.double(let value))?: return .some(value)
-        default: return nil
-        }
-    }
-
-    /// `.some(nil)` when absent or null, nil when present and not one of `T`'s names.
-    func optionalName<T: RawRepresentable>(_ key: String, as type: T.Type) -> T?? where T.RawValue == String {
-        guard let name = optionalString(key) else { return nil }
-        guard let name else { return .some(nil) }
-        return T(rawValue: name).map { .some($0) }
-    }
-
-    /// `.some(nil)` when absent or null, nil when present and not an array of strings.
-    func optionalStrings(_ key: String) -> [String]?? {
-        switch Self.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case .array(let items)?:
-            var strings: [String] = []
-            strings.reserveCapacity(items.count)
-            for item in items {
-                guard case .string(let value) = item else { return nil }
-                strings.append(value)
-            }
-            return .some(strings)
-        default: return nil
-        }
-    }
-
-    /// `.some(nil)` when absent or null, nil when present and not a boolean.
-    func optionalBool(_ key: String) -> Bool?? {
-        switch Self.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case .bool(let value)?: return .some(value)
-        default: return nil
-        }
     }
 }
 

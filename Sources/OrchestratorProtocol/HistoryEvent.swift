@@ -32,16 +32,13 @@ public struct HistoryEvent: Sendable, Hashable {
     /// Reads the common events (those ``EventAttributes/canonicalJSON()`` writes directly) straight
     /// from the parsed JSON, without Codable's containers. Nil for any other event or any unusual
     /// form, which the Codable path then reads (or rejects with its precise error).
-    init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node,
-            case .string(let typeName)? = DirectFields.first("eventType", in: members),
-            let type = EventType(rawValue: typeName),
-            let eventId = DirectFields.int64("eventId", in: members),
-            case .string(let time)? = DirectFields.first("eventTime", in: members),
-            let eventTime = Timestamp(iso8601: time),
-            case .object(let fields)? = DirectFields.first("attributes", in: members)
+    init?(directFrom node: JSONElement) {
+        guard let members = node.object,
+            let type = members.string("eventType").flatMap(EventType.init(rawValue:)),
+            let eventId = members.int64("eventId"),
+            let eventTime = members.timestamp("eventTime"),
+            let f = members.object("attributes")
         else { return nil }
-        let f = DirectFields(members: fields)
         let attributes: EventAttributes
         switch type {
         case .workflowTaskScheduled:
@@ -99,8 +96,7 @@ public struct HistoryEvent: Sendable, Hashable {
                 let scheduleToClose = f.optionalInt64("scheduleToCloseTimeoutMs"),
                 let startToClose = f.int64("startToCloseTimeoutMs"),
                 let heartbeat = f.optionalInt64("heartbeatTimeoutMs"),
-                case .object(let policy)? = DirectFields.first("retryPolicy", in: fields),
-                let retryPolicy = RetryPolicy(directFrom: DirectFields(members: policy)),
+                let policy = f.object("retryPolicy"), let retryPolicy = RetryPolicy(directFrom: policy),
                 let completed = f.int64("workflowTaskCompletedEventId")
             else { return nil }
             attributes = .activityTaskScheduled(
@@ -133,6 +129,23 @@ public struct HistoryEvent: Sendable, Hashable {
             return nil
         }
         self.init(eventId: eventId, eventTime: eventTime, attributes: attributes)
+    }
+
+    /// Events read directly where they are plain, by Codable where not (with the tree of that one
+    /// event); nil when one is not an event.
+    static func list(directFrom items: JSONArrayView) -> [HistoryEvent]? {
+        var events: [HistoryEvent] = []
+        events.reserveCapacity(items.count)
+        for item in items {
+            if let event = HistoryEvent(directFrom: item) {
+                events.append(event)
+            } else if let event = try? MessageCodec.decode(HistoryEvent.self, from: item.node) {
+                events.append(event)
+            } else {
+                return nil
+            }
+        }
+        return events
     }
 
     /// The event's canonical JSON object, written without Codable's containers when its
@@ -455,53 +468,5 @@ extension EventAttributes: Encodable {
         case .externalWorkflowExecutionSignaled:
             self = .externalWorkflowExecutionSignaled(try d(ExternalWorkflowExecutionSignaledAttributes.self))
         }
-    }
-}
-
-/// Reads an object's members the way the Codable path does where the forms are plain (the first of
-/// repeated keys wins, null is absent for optionals), and answers nil for anything else.
-struct DirectFields {
-    let members: [(key: String, value: JSONNode)]
-
-    static func first(_ key: String, in members: [(key: String, value: JSONNode)]) -> JSONNode? {
-        for member in members where member.key == key { return member.value }
-        return nil
-    }
-
-    static func int64(_ key: String, in members: [(key: String, value: JSONNode)]) -> Int64? {
-        guard case .number(.int(let value))? = first(key, in: members) else { return nil }
-        return value
-    }
-
-    func int64(_ key: String) -> Int64? { Self.int64(key, in: members) }
-
-    func int32(_ key: String) -> Int32? { int64(key).flatMap { Int32(exactly: $0) } }
-
-    func string(_ key: String) -> String? {
-        guard case .string(let text)? = Self.first(key, in: members) else { return nil }
-        return text
-    }
-
-    /// `.some(nil)` when absent or null, nil when present and not a string.
-    func optionalString(_ key: String) -> String?? {
-        switch Self.first(key, in: members) {
-        case nil, .null?: return .some(nil)
-        case .string(let text)?: return .some(text)
-        default: return nil
-        }
-    }
-
-    func isAbsentOrNull(_ key: String) -> Bool {
-        switch Self.first(key, in: members) {
-        case nil, .null?: true
-        default: false
-        }
-    }
-
-    /// A payload: absent or null is nil, as `decodeIfPresent` reads it.
-    func payload(_ key: String) -> JSONValue? {
-        guard let node = Self.first(key, in: members) else { return nil }
-        if case .null = node { return nil }
-        return node.jsonValue
     }
 }

@@ -77,21 +77,31 @@ public enum MessageCodec {
 
     /// Parses JSON text; invalid text is a `DecodingError.dataCorrupted`, as with Foundation.
     static func parse(_ bytes: some Collection<UInt8>, deepest: inout Int) throws -> JSONNode {
-        func run(_ buffer: UnsafeBufferPointer<UInt8>) throws -> (JSONNode, Int) {
+        let (node, depth) = try withParsed(bytes) { root, depth in (root.node, depth) }
+        deepest = depth
+        return node
+    }
+
+    /// Parses JSON text and calls `body` with its value (which must not escape `body`) and how
+    /// deeply its arrays and objects nest; invalid text is a `DecodingError.dataCorrupted`, as with
+    /// Foundation.
+    static func withParsed<Result>(
+        _ bytes: some Collection<UInt8>, _ body: (JSONElement, _ deepest: Int) throws -> Result
+    ) throws -> Result {
+        func run(_ buffer: UnsafeBufferPointer<UInt8>) throws -> Result {
+            let tape: JSONTape
+            var deepest = 0
             do {
-                var deepest = 0
-                let node = try JSONParser.parse(buffer, maximumDepth: maximumNestingDepth, deepest: &deepest)
-                return (node, deepest)
+                tape = try JSONParser.parse(buffer, maximumDepth: maximumNestingDepth, deepest: &deepest)
             } catch {
                 throw DecodingError.dataCorrupted(
                     .init(
                         codingPath: [], debugDescription: "The given data was not valid JSON: \(error.message)",
                         underlyingError: error))
             }
+            return try tape.withRoot(over: buffer) { try body($0, deepest) }
         }
-        let (node, depth) = try bytes.withContiguousStorageIfAvailable(run) ?? Array(bytes).withUnsafeBufferPointer(run)
-        deepest = depth
-        return node
+        return try bytes.withContiguousStorageIfAvailable(run) ?? Array(bytes).withUnsafeBufferPointer(run)
     }
 
     /// The deepest nesting a request may have. Well below the parser's limit, so that whatever a
@@ -106,10 +116,9 @@ public enum MessageCodec {
     /// Decodes a request, classifying what is wrong with a bad one.
     public static func decodeRequest(from bytes: some Collection<UInt8>) throws(RequestDecodingError) -> RequestMessage
     {
-        let node: JSONNode
-        var depth = 0
+        let outcome: Result<RequestMessage, RequestDecodingError>
         do {
-            node = try parse(bytes, deepest: &depth)
+            outcome = try withParsed(bytes) { root, depth in Self.decodeRequest(from: root, depth: depth) }
         } catch {
             let scanned = nestingDepth(of: bytes)
             if scanned > maximumRequestNestingDepth {
@@ -119,24 +128,30 @@ public enum MessageCodec {
             }
             throw .malformed("the frame is not valid UTF-8 JSON")
         }
+        return try outcome.get()
+    }
+
+    private static func decodeRequest(from root: JSONElement, depth: Int) -> Result<
+        RequestMessage, RequestDecodingError
+    > {
         if depth > maximumRequestNestingDepth {
             let limit =
                 "nested \(depth) levels deep; requests may nest at most \(maximumRequestNestingDepth) levels (payloads a few less)"
-            if let header = try? decode(RequestHeader.self, from: node), header.id > 0 {
+            if let header = try? decode(RequestHeader.self, from: root.node), header.id > 0 {
                 guard let op = OperationName(rawValue: header.op) else {
-                    throw .unknownOperation(id: header.id, op: header.op)
+                    return .failure(.unknownOperation(id: header.id, op: header.op))
                 }
-                throw .invalidBody(id: header.id, op: op, message: "the request is \(limit)")
+                return .failure(.invalidBody(id: header.id, op: op, message: "the request is \(limit)"))
             }
-            throw .malformed("the frame's JSON is \(limit)")
+            return .failure(.malformed("the frame's JSON is \(limit)"))
         }
-        if let direct = RequestMessage(directFrom: node) { return direct }
+        if let direct = RequestMessage(directFrom: root) { return .success(direct) }
         do {
-            return try decode(RequestMessage.self, from: node)
+            return .success(try decode(RequestMessage.self, from: root.node))
         } catch let error as RequestDecodingError {
-            throw error
+            return .failure(error)
         } catch {
-            throw .malformed("the frame is not valid UTF-8 JSON")
+            return .failure(.malformed("the frame is not valid UTF-8 JSON"))
         }
     }
 
@@ -181,10 +196,10 @@ public enum MessageCodec {
 
     /// Decodes a message from the server.
     public static func decodeServerMessage(from bytes: some Collection<UInt8>) throws -> ServerMessage {
-        var deepest = 0
-        let node = try parse(bytes, deepest: &deepest)
-        if let direct = ServerMessage(directFrom: node) { return direct }
-        return try decode(ServerMessage.self, from: node)
+        try withParsed(bytes) { root, _ in
+            if let direct = ServerMessage(directFrom: root) { return direct }
+            return try decode(ServerMessage.self, from: root.node)
+        }
     }
 }
 

@@ -112,6 +112,12 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         self.milliseconds = value
     }
 
+    /// Parses the UTF-8 bytes of `YYYY-MM-DDTHH:MM:SS[.fff]Z`, as `init?(iso8601:)` parses its text.
+    init?(iso8601UTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let value = Self.parse(bytes) else { return nil }
+        self.milliseconds = value
+    }
+
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }

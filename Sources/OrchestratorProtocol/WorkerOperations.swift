@@ -330,43 +330,26 @@ extension WorkflowTask {
     /// Reads a task straight from the parsed JSON when every part has the plain form (events the
     /// direct reader does not know are read by Codable); nil otherwise, and Codable reads it (or
     /// rejects it with its precise error).
-    init?(directFrom node: JSONNode) {
-        guard case .object(let members) = node else { return nil }
-        let f = DirectFields(members: members)
-        guard let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
+    init?(directFrom node: JSONElement) {
+        guard let f = node.object,
+            let taskToken = f.string("taskToken"), let workflowId = f.string("workflowId"),
             let runId = f.string("runId"), let workflowType = f.string("workflowType"),
             let taskQueue = f.string("taskQueue"), let attempt = f.int32("attempt"),
             let previous = f.int64("previousStartedEventId"), let started = f.int64("startedEventId"),
-            case .array(let items)? = DirectFields.first("events", in: members)
+            let items = f.first("events")?.array,
+            let events = HistoryEvent.list(directFrom: items)
         else { return nil }
-        var events: [HistoryEvent] = []
-        events.reserveCapacity(items.count)
-        for item in items {
-            if let event = HistoryEvent(directFrom: item) {
-                events.append(event)
-            } else if let event = try? MessageCodec.decode(HistoryEvent.self, from: item) {
-                events.append(event)
-            } else {
-                return nil
-            }
-        }
-        var queries: [WorkflowQuery]?
-        switch DirectFields.first("queries", in: members) {
-        case nil, .null?:
-            break
-        case .array(let items)?:
+        let queries = f.optional("queries") { node -> [WorkflowQuery]? in
+            guard let items = node.array else { return nil }
             var read: [WorkflowQuery] = []
             read.reserveCapacity(items.count)
             for item in items {
-                guard case .object(let fields) = item,
-                    let query = WorkflowQuery(directFrom: DirectFields(members: fields))
-                else { return nil }
+                guard let fields = item.object, let query = WorkflowQuery(directFrom: fields) else { return nil }
                 read.append(query)
             }
-            queries = read
-        default:
-            return nil
+            return read
         }
+        guard let queries else { return nil }
         self.init(
             taskToken: taskToken, workflowId: workflowId, runId: runId, workflowType: workflowType,
             taskQueue: taskQueue, attempt: attempt, previousStartedEventId: previous, startedEventId: started,

@@ -245,17 +245,13 @@ struct DirectRequestTests {
 
     @Test("plain forms are read directly, as Codable reads them", arguments: plain)
     func plainForm(_ text: String) throws {
-        var depth = 0
-        let node = try MessageCodec.parse(Array(text.utf8), deepest: &depth)
-        #expect(RequestMessage(directFrom: node) != nil)
+        #expect(try MessageCodec.withParsed(Array(text.utf8)) { root, _ in RequestMessage(directFrom: root) } != nil)
         #expect(Self.decoded(text) == Self.throughCodable(text))
     }
 
     @Test("other forms are left to Codable", arguments: unusual)
     func unusualForm(_ text: String) throws {
-        var depth = 0
-        let node = try MessageCodec.parse(Array(text.utf8), deepest: &depth)
-        #expect(RequestMessage(directFrom: node) == nil)
+        #expect(try MessageCodec.withParsed(Array(text.utf8)) { root, _ in RequestMessage(directFrom: root) } == nil)
         #expect(Self.decoded(text) == Self.throughCodable(text))
     }
 }
@@ -395,8 +391,7 @@ struct DirectAnswerReadingTests {
     @Test("each answer and push", arguments: messages)
     func message(_ message: ServerMessage) throws {
         let bytes = try MessageCodec.encodeBytes(message)
-        var depth = 0
-        let readDirectly = ServerMessage(directFrom: try MessageCodec.parse(bytes, deepest: &depth)) != nil
+        let readDirectly = try MessageCodec.withParsed(bytes) { root, _ in ServerMessage(directFrom: root) } != nil
         switch message {
         case .error, .response(id: UInt64.max, _): #expect(!readDirectly)  // an id beyond Int64 parses as unsigned
         case .response(_, .awaitWorkflowResult(let result)) where result.failure != nil: #expect(!readDirectly)
@@ -428,8 +423,7 @@ struct DirectAnswerReadingTests {
             #"{"id":1,"op":"describeWorkflow","result":{}}"#,
         ])
     func unusual(_ text: String) throws {
-        var depth = 0
-        #expect(ServerMessage(directFrom: try MessageCodec.parse(Array(text.utf8), deepest: &depth)) == nil)
+        #expect(try MessageCodec.withParsed(Array(text.utf8)) { root, _ in ServerMessage(directFrom: root) } == nil)
         let direct = Result { try MessageCodec.decodeServerMessage(from: Array(text.utf8)) }
         let codable = Result { try Self.throughCodable(Array(text.utf8)) }
         switch (direct, codable) {

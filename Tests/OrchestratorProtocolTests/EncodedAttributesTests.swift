@@ -178,8 +178,8 @@ struct EncodedAttributesTests {
             )
             let text = try MessageCodec.encodeToString(event)
             events.append(text)
-            var depth = 0
-            let readDirectly = HistoryEvent(directFrom: try MessageCodec.parse(Array(text.utf8), deepest: &depth))
+            let readDirectly = try MessageCodec.withParsed(Array(text.utf8)) { root, _ in HistoryEvent(directFrom: root)
+            }
             switch attributes {
             case .workflowExecutionStarted(let a) where a.searchAttributes != nil: #expect(readDirectly == nil)
             case .activityTaskStarted(let a) where a.lastFailure != nil: #expect(readDirectly == nil)

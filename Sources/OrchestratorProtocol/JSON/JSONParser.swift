@@ -1,25 +1,40 @@
 /// Parses UTF-8 JSON text (RFC 8259, strictly: no trailing commas, no leading zeros, no lone
-/// surrogates, no invalid UTF-8) into a `JSONNode`.
+/// surrogates, no invalid UTF-8) into a `JSONTape`: one flat array of entries over the text, whose
+/// strings stay bytes until a reader asks for them (see `JSONTape`).
 struct JSONParser: ~Copyable {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
     private var deepest = 0
     private let maximumDepth: Int
+    private var entries: [JSONTape.Entry] = []
+    private var decoded: [String] = []
 
-    /// Parses one JSON value that fills `bytes` (whitespace around it allowed).
     /// Parses one JSON value that fills `bytes` (whitespace around it allowed); `deepest` is how
     /// deeply its arrays and objects nest.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, deepest: inout Int)
-        throws(JSONParseError) -> JSONNode
+        throws(JSONParseError) -> JSONTape
     {
+        guard bytes.count < Int(UInt32.max) else {
+            throw JSONParseError(message: "a JSON text of \(bytes.count) bytes is larger than 4 GiB")
+        }
         var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth)
+        // About one entry for every 12 bytes of the protocol's messages.
+        parser.entries.reserveCapacity(bytes.count / 12 + 4)
         parser.skipWhitespace()
-        let node = try parser.value()
+        try parser.value()
         parser.skipWhitespace()
         if parser.index != bytes.count { throw parser.error("unexpected text after the JSON value") }
         deepest = parser.deepest
-        return node
+        return JSONTape(entries: parser.entries, decodedStrings: parser.decoded)
+    }
+
+    /// Parses one JSON value into a tree (for Codable's decoder).
+    static func parseTree(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, deepest: inout Int)
+        throws(JSONParseError) -> JSONNode
+    {
+        let tape = try parse(bytes, maximumDepth: maximumDepth, deepest: &deepest)
+        return tape.withRoot(over: bytes) { $0.node }
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
@@ -40,23 +55,32 @@ struct JSONParser: ~Copyable {
         }
     }
 
-    private mutating func value() throws(JSONParseError) -> JSONNode {
+    private mutating func append(_ kind: JSONTape.Kind, bits: UInt64 = 0) {
+        let position = UInt32(truncatingIfNeeded: entries.count)
+        entries.append(JSONTape.Entry(kind: kind, start: 0, length: 0, end: position &+ 1, bits: bits))
+    }
+
+    private mutating func value() throws(JSONParseError) {
         guard index < bytes.count else { throw error("unexpected end of the JSON text") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try object()
-        case UInt8(ascii: "["): return try array()
-        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "{"): try object()
+        case UInt8(ascii: "["): try array()
+        case UInt8(ascii: "\""): try string()
         case UInt8(ascii: "t"):
             try literal("true")
-            return .bool(true)
+            append(.true)
         case UInt8(ascii: "f"):
             try literal("false")
-            return .bool(false)
+            append(.false)
         case UInt8(ascii: "n"):
             try literal("null")
-            return .null
+            append(.null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try number())
+            switch try number() {
+            case .int(let value): append(.int, bits: UInt64(bitPattern: value))
+            case .uint(let value): append(.uint, bits: value)
+            case .double(let value): append(.double, bits: value.bitPattern)
+            }
         default:
             throw error("unexpected character")
         }
@@ -78,29 +102,43 @@ struct JSONParser: ~Copyable {
         if depth > maximumDepth { throw error("nested more than \(maximumDepth) levels deep") }
     }
 
-    private mutating func object() throws(JSONParseError) -> JSONNode {
+    /// Starts a container's entry; `close` fills in its count and end.
+    private mutating func open(_ kind: JSONTape.Kind) throws(JSONParseError) -> Int {
         try enter()
         index += 1
-        var members: [(key: String, value: JSONNode)] = []
+        let position = entries.count
+        entries.append(
+            JSONTape.Entry(kind: kind, start: UInt32(truncatingIfNeeded: index - 1), length: 0, end: 0, bits: 0))
+        return position
+    }
+
+    private mutating func close(_ position: Int, count: Int) {
+        index += 1
+        depth -= 1
+        entries[position].length = UInt32(truncatingIfNeeded: count)
+        entries[position].end = UInt32(truncatingIfNeeded: entries.count)
+    }
+
+    private mutating func object() throws(JSONParseError) {
+        let position = try open(.object)
+        var count = 0
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return .object(members)
+            close(position, count: 0)
+            return
         }
-        // One allocation for the members of most objects, instead of growing 1, 2, 4, 8.
-        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw error("expected a member name in quotes")
             }
-            let key = try string()
+            try string()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try value()))
+            try value()
+            count += 1
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of the JSON text") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -108,26 +146,23 @@ struct JSONParser: ~Copyable {
                 continue
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-            index += 1
-            depth -= 1
-            return .object(members)
+            close(position, count: count)
+            return
         }
     }
 
-    private mutating func array() throws(JSONParseError) -> JSONNode {
-        try enter()
-        index += 1
-        var items: [JSONNode] = []
+    private mutating func array() throws(JSONParseError) {
+        let position = try open(.array)
+        var count = 0
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
-            return .array(items)
+            close(position, count: 0)
+            return
         }
-        items.reserveCapacity(8)
         while true {
             skipWhitespace()
-            items.append(try value())
+            try value()
+            count += 1
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of the JSON text") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -135,14 +170,14 @@ struct JSONParser: ~Copyable {
                 continue
             }
             guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-            index += 1
-            depth -= 1
-            return .array(items)
+            close(position, count: count)
+            return
         }
     }
 
-    /// A string starting at the opening quote.
-    private mutating func string() throws(JSONParseError) -> String {
+    /// A string starting at the opening quote: an entry for its bytes when they need no unescaping,
+    /// else for its text, decoded now.
+    private mutating func string() throws(JSONParseError) {
         index += 1
         let start = index
         var ascii = true
@@ -161,16 +196,19 @@ struct JSONParser: ~Copyable {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if !ascii {
+                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    guard String(validating: slice, as: UTF8.self) != nil else {
+                        throw JSONParseError(message: "a string is not valid UTF-8 at byte \(start)")
+                    }
+                }
+                let position = UInt32(truncatingIfNeeded: entries.count)
+                entries.append(
+                    JSONTape.Entry(
+                        kind: ascii ? .asciiString : .string, start: UInt32(truncatingIfNeeded: start),
+                        length: UInt32(truncatingIfNeeded: index - start), end: position &+ 1, bits: 0))
                 index += 1
-                if ascii {
-                    if slice.count > 15, let name = InternedNames.name(slice) { return name }
-                    return String(decoding: slice, as: UTF8.self)
-                }
-                guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw JSONParseError(message: "a string is not valid UTF-8 at byte \(start)")
-                }
-                return text
+                return
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("a control character inside a string") }
@@ -184,11 +222,18 @@ struct JSONParser: ~Copyable {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
-                index += 1
                 guard let text = String(validating: buffer, as: UTF8.self) else {
                     throw JSONParseError(message: "a string is not valid UTF-8 at byte \(start)")
                 }
-                return text
+                let position = UInt32(truncatingIfNeeded: entries.count)
+                entries.append(
+                    JSONTape.Entry(
+                        kind: .decodedString, start: UInt32(truncatingIfNeeded: start),
+                        length: UInt32(truncatingIfNeeded: index - start), end: position &+ 1,
+                        bits: UInt64(decoded.count)))
+                decoded.append(text)
+                index += 1
+                return
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw error("unterminated string") }

@@ -54,14 +54,6 @@ final class NodeDecoder: Decoder {
             }
             return unsafeBitCast(text, to: T.self)
         }
-        // The hottest nested values are read without Codable's containers when their form is plain
-        // (else Codable below reads them, with its errors). At the top level Codable reads them.
-        if T.self == HistoryEvent.self, let event = HistoryEvent(directFrom: node) {
-            return unsafeBitCast(event, to: T.self)
-        }
-        if T.self == WorkflowTask.self, let task = WorkflowTask(directFrom: node) {
-            return unsafeBitCast(task, to: T.self)
-        }
         if let special = try FoundationValues.decode(T.self, from: node, path: path(appending: key)) {
             return special
         }
@@ -190,7 +182,8 @@ struct KeyedNodeDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     private func find(_ key: Key) -> JSONNode? {
         let name = key.stringValue
         if let index { return index[name].map { members[$0].value } }
-        return DirectFields.first(name, in: members)
+        for member in members where member.key == name { return member.value }
+        return nil
     }
 
     private func require(_ key: Key) throws -> JSONNode {
