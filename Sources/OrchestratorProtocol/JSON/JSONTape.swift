@@ -265,11 +265,15 @@ struct JSONObjectView {
         let end = Int(element.entry.end)
         var position = element.index + 1
         let keyCount = key.utf8CodeUnitCount
+        let keyBytes = key.utf8Start
         while position < end {
             let name = document.entries[position]
             if name.kind == .asciiString || name.kind == .string {
+                // The first byte before a call to memcmp: most names of the same length differ there.
                 if Int(name.length) == keyCount
-                    && memcmp(document.bytes.baseAddress! + Int(name.start), key.utf8Start, keyCount) == 0
+                    && (keyCount == 0
+                        || (document.bytes[Int(name.start)] == keyBytes[0]
+                            && memcmp(document.bytes.baseAddress! + Int(name.start), keyBytes, keyCount) == 0))
                 {
                     return JSONElement(document: document, index: position + 1)
                 }

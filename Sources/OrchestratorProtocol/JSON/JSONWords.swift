@@ -27,4 +27,17 @@ enum JSONWords {
     static func endsPlainRun(_ word: UInt64) -> Bool {
         word & highBits != 0 || needsEscape(word)
     }
+
+    /// The high bit of every byte that may end a plain run (as `endsPlainRun` tests), zero when none
+    /// does. Bytes above the first such byte may be marked wrongly (a borrow crosses them), but the
+    /// lowest mark is exact: `trailingZeroBitCount / 8` of a little-endian word is where the run ends.
+    @inline(__always)
+    static func plainRunEnds(_ word: UInt64) -> UInt64 {
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let zeroInQuotes = (quotes &- ones) & ~quotes
+        let zeroInBackslashes = (backslashes &- ones) & ~backslashes
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroInQuotes | zeroInBackslashes | control | word) & highBits
+    }
 }
