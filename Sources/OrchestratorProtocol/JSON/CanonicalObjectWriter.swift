@@ -24,11 +24,19 @@ public struct CanonicalObjectWriter {
             }
             lastKey = text
         #endif
-        writer.bytes.append(empty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        // `{"name":` or `,"name":` in one append (keys are plain ASCII names: nothing to escape): each
+        // call of `Array.append(contentsOf:)` costs about 50 instructions besides the bytes, and
+        // writing keys took four of them, 4 % of the server's instructions (callgrind).
+        let count = name.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 4) { buffer in
+            buffer[0] = empty ? UInt8(ascii: "{") : UInt8(ascii: ",")
+            buffer[1] = UInt8(ascii: "\"")
+            (buffer.baseAddress! + 2).initialize(from: name.utf8Start, count: count)
+            buffer[count + 2] = UInt8(ascii: "\"")
+            buffer[count + 3] = UInt8(ascii: ":")
+            writer.bytes.append(contentsOf: buffer)
+        }
         empty = false
-        writer.bytes.append(UInt8(ascii: "\""))
-        writer.append(name)  // keys are plain ASCII names: nothing to escape
-        writer.append("\":")
     }
 
     public mutating func int(_ name: StaticString, _ value: Int64?) {
