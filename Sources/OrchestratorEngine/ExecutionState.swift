@@ -39,7 +39,7 @@ extension PersistedExecutionState: CanonicalJSONEncodable {
     /// commit of a run writes it), through Codable otherwise. Both give the same bytes.
     func canonicalJSON() throws -> [UInt8] {
         guard parent == nil, children.isEmpty else { return try MessageCodec.encodeBytes(self) }
-        var object = CanonicalObjectWriter()
+        var object = CanonicalObjectWriter(capacity: 9)
         object.bool("cancelRequested", cancelRequested)
         object.raw("children", Self.noChildren)
         object.string("firstExecutionRunId", firstExecutionRunId)
@@ -152,7 +152,7 @@ extension ActivityState: CanonicalJSONEncodable {
     /// through Codable then. Both give the same bytes.
     func canonicalJSON() throws -> [UInt8] {
         guard lastFailure == nil else { return try MessageCodec.encodeBytes(self) }
-        var object = CanonicalObjectWriter()
+        var object = CanonicalObjectWriter(capacity: 18)
         object.string("activityId", activityId)
         object.string("activityType", activityType)
         object.int("attempt", Int64(attempt))

@@ -87,7 +87,7 @@ extension ServerMessage {
             return
         }
         guard members.isAbsentOrNull("error"), let rawId = members.int64("id"), rawId >= 0,
-            let op = members.string("op").flatMap(OperationName.init(rawValue:)),
+            let op = members.name("op", as: OperationName.self),
             let f = members.object("result")
         else { return nil }
         let response: Response

@@ -13,7 +13,7 @@
 extension RequestMessage {
     init?(directFrom node: JSONElement) {
         guard let members = node.object, let rawId = members.int64("id"), rawId > 0,
-            let op = members.string("op").flatMap(OperationName.init(rawValue:)),
+            let op = members.name("op", as: OperationName.self),
             let f = members.object("body")
         else { return nil }
         let request: Request
@@ -127,10 +127,8 @@ extension RespondQueryRequest {
 extension Command {
     /// The commands a workflow emits most, read directly when plain; nil for the others.
     fileprivate init?(directFrom node: JSONElement) {
-        guard let members = node.object, let type = members.string("commandType"),
-            let a = members.object("attributes")
-        else { return nil }
-        switch CommandType(rawValue: type) {
+        guard let members = node.object, let a = members.object("attributes") else { return nil }
+        switch members.name("commandType", as: CommandType.self) {
         case .startTimer:
             guard let timerId = a.string("timerId"), let timeout = a.int64("startToFireTimeoutMs") else { return nil }
             self = .startTimer(StartTimerCommand(timerId: timerId, startToFireTimeoutMs: timeout))

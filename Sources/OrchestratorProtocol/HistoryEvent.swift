@@ -34,7 +34,7 @@ public struct HistoryEvent: Sendable, Hashable {
     /// form, which the Codable path then reads (or rejects with its precise error).
     init?(directFrom node: JSONElement) {
         guard let members = node.object,
-            let type = members.string("eventType").flatMap(EventType.init(rawValue:)),
+            let type = members.name("eventType", as: EventType.self),
             let eventId = members.int64("eventId"),
             let eventTime = members.timestamp("eventTime"),
             let f = members.object("attributes")

@@ -66,6 +66,27 @@ struct JSONTapeTests {
         #expect(matches == [true, true, false, false, false])
     }
 
+    @Test("enum names are found by their bytes: every case, and nothing else")
+    func byteNames() throws {
+        func check<T: ByteNamed & CaseIterable & Equatable>(_ type: T.Type) throws {
+            for value in T.allCases {
+                let name = value.rawValue
+                let texts = [
+                    "\"\(name)\"", "\"\\u00\(String(name.utf8.first!, radix: 16))\(name.dropFirst())\"",  // escaped
+                    "\"\(name)x\"", "\"\(name.dropLast())\"", "\"x\(name.dropFirst())\"", "\"\(name.lowercased())\"", "7",
+                ]
+                let found = try texts.map { text in
+                    try MessageCodec.withParsed(Array(text.utf8)) { root, _ in root.name(T.self) }
+                }
+                let expectedLowercased: T? = name.lowercased() == name ? value : nil
+                #expect(found == [value, value, nil, nil, nil, expectedLowercased, nil], "\(name)")
+            }
+        }
+        try check(EventType.self)
+        try check(OperationName.self)
+        try check(CommandType.self)
+    }
+
     @Test("timestamps read from the text's bytes as from its string")
     func timestamps() throws {
         let text =

@@ -14,7 +14,7 @@ public struct CanonicalObjectWriter {
     public init() { writer = JSONWriter(capacity: 128) }
 
     /// `capacity`: about how many members, to reserve room for the text.
-    init(capacity: Int) { writer = JSONWriter(capacity: 16 + 32 * capacity) }
+    public init(capacity: Int) { writer = JSONWriter(capacity: 16 + 32 * capacity) }
 
     private mutating func key(_ name: StaticString) {
         #if DEBUG

@@ -128,6 +128,13 @@ struct JSONElement {
         }
     }
 
+    /// The value when it is a string naming one of `T`'s cases, found by its bytes (no `String` is
+    /// made: an enum's `init(rawValue:)` on a parsed string cost about 600 instructions).
+    func name<T: ByteNamed>(_ type: T.Type) -> T? {
+        if let bytes = rawStringBytes { return T.byteNames.value(bytes) }
+        return string.flatMap(T.init(rawValue:))
+    }
+
     /// Whether the value is the string `text`.
     func isString(_ text: StaticString) -> Bool {
         if let bytes = rawStringBytes { return JSONElement.equal(bytes, text) }
@@ -293,6 +300,8 @@ struct JSONObjectView {
 
     func object(_ key: StaticString) -> JSONObjectView? { first(key)?.object }
 
+    func name<T: ByteNamed>(_ key: StaticString, as type: T.Type) -> T? { first(key)?.name(T.self) }
+
     /// `.some(nil)` when absent or null, nil when present and not a string.
     func optionalString(_ key: StaticString) -> String?? {
         guard let value = first(key), !value.isNull else { return .some(nil) }
@@ -363,4 +372,48 @@ struct JSONObjectView {
         guard let value = first(key), !value.isNull else { return .some(nil) }
         return read(value).map { .some($0) }
     }
+}
+
+/// An enum of the protocol's names whose cases the direct readers find by the bytes of the text.
+protocol ByteNamed: RawRepresentable, Sendable where RawValue == String {
+    static var byteNames: ByteNameTable<Self> { get }
+}
+
+/// Names and their values, found by UTF-8 bytes: by length, then by the first byte and `memcmp`.
+struct ByteNameTable<Value>: Sendable where Value: Sendable {
+    private let byLength: [[(bytes: [UInt8], value: Value)]]
+
+    init(_ names: [(name: String, value: Value)]) {
+        let longest = names.map(\.name.utf8.count).max() ?? 0
+        var table = [[(bytes: [UInt8], value: Value)]](repeating: [], count: longest + 1)
+        for (name, value) in names { table[name.utf8.count].append((Array(name.utf8), value)) }
+        byLength = table
+    }
+
+    func value(_ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        guard bytes.count < byLength.count, let base = bytes.baseAddress else { return nil }
+        for entry in byLength[bytes.count] where entry.bytes.first == base[0] {
+            if entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, base, bytes.count) == 0 }) {
+                return entry.value
+            }
+        }
+        return nil
+    }
+}
+
+extension ByteNameTable where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
+    /// Every case by its raw value.
+    init() { self.init(Value.allCases.map { ($0.rawValue, $0) }) }
+}
+
+extension EventType: ByteNamed {
+    static let byteNames = ByteNameTable<EventType>()
+}
+
+extension OperationName: ByteNamed {
+    static let byteNames = ByteNameTable<OperationName>()
+}
+
+extension CommandType: ByteNamed {
+    static let byteNames = ByteNameTable<CommandType>()
 }
