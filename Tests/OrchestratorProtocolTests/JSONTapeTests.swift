@@ -73,7 +73,8 @@ struct JSONTapeTests {
                 let name = value.rawValue
                 let texts = [
                     "\"\(name)\"", "\"\\u00\(String(name.utf8.first!, radix: 16))\(name.dropFirst())\"",  // escaped
-                    "\"\(name)x\"", "\"\(name.dropLast())\"", "\"x\(name.dropFirst())\"", "\"\(name.lowercased())\"", "7",
+                    "\"\(name)x\"", "\"\(name.dropLast())\"", "\"x\(name.dropFirst())\"", "\"\(name.lowercased())\"",
+                    "7",
                 ]
                 let found = try texts.map { text in
                     try MessageCodec.withParsed(Array(text.utf8)) { root, _ in root.name(T.self) }
