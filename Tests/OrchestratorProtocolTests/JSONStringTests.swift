@@ -79,7 +79,8 @@ struct JSONStringTests {
             return out + "\""
         }
         let specials = ["", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}", "é", "😀", "/", " "]
-        for length in 0...24 {
+        // Up to three words, and around 62 bytes, where the writer stops writing a plain string in one piece.
+        for length in Array(0...24) + Array(58...66) {
             for position in 0...length {
                 for special in specials {
                     let text =
