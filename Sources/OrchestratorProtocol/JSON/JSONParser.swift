@@ -29,14 +29,6 @@ struct JSONParser: ~Copyable {
         return JSONTape(entries: parser.entries, decodedStrings: parser.decoded)
     }
 
-    /// Parses one JSON value into a tree (for Codable's decoder).
-    static func parseTree(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, deepest: inout Int)
-        throws(JSONParseError) -> JSONNode
-    {
-        let tape = try parse(bytes, maximumDepth: maximumDepth, deepest: &deepest)
-        return tape.withRoot(over: bytes) { $0.node }
-    }
-
     private init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
