@@ -39,22 +39,11 @@ enum InternedNames {
         "workflowIdReusePolicy", "workflowTaskCompletedEventId", "workflowTaskTimeoutMs",
     ]
 
-    /// The names by UTF-8 length, with their bytes.
-    private static let byLength: [[(bytes: [UInt8], name: String)]] = {
-        var table = [[(bytes: [UInt8], name: String)]](repeating: [], count: 64)
-        for name in names where name.utf8.count < table.count {
-            table[name.utf8.count].append((Array(name.utf8), name))
-        }
-        return table
-    }()
+    private static let table = ByteNameTable(names.map { ($0, $0) })
 
     /// The shared string whose UTF-8 bytes are `bytes`, if it is one of the names.
     static func name(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard bytes.count > 15, bytes.count < byLength.count, let base = bytes.baseAddress else { return nil }
-        for entry in byLength[bytes.count] where entry.bytes[0] == base[0] {
-            let equal = entry.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, bytes.count) == 0 }
-            if equal { return entry.name }
-        }
-        return nil
+        guard bytes.count > 15 else { return nil }
+        return table.value(bytes)
     }
 }

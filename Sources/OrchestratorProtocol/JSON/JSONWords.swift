@@ -9,35 +9,27 @@ enum JSONWords {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
-    /// Whether any of the eight bytes is one JSON text escapes in a string: a quote, a backslash or
-    /// a control character (below 0x20).
+    /// The high bit of every byte that JSON text escapes in a string: a quote, a backslash or a
+    /// control character (below 0x20). Bytes above the first marked one may be marked wrongly (a
+    /// borrow crosses them), but the lowest mark is exact.
     @inline(__always)
-    static func needsEscape(_ word: UInt64) -> Bool {
+    private static func escapeMarks(_ word: UInt64) -> UInt64 {
         let quotes = word ^ (ones &* 0x22)
         let backslashes = word ^ (ones &* 0x5C)
         let zeroInQuotes = (quotes &- ones) & ~quotes
         let zeroInBackslashes = (backslashes &- ones) & ~backslashes
         let control = (word &- ones &* 0x20) & ~word
-        return (zeroInQuotes | zeroInBackslashes | control) & highBits != 0
+        return (zeroInQuotes | zeroInBackslashes | control) & highBits
     }
 
-    /// Whether any of the eight bytes needs an escape or is part of a non-ASCII character (the
-    /// parser checks those characters' UTF-8).
+    /// Whether any of the eight bytes is one JSON text escapes in a string.
     @inline(__always)
-    static func endsPlainRun(_ word: UInt64) -> Bool {
-        word & highBits != 0 || needsEscape(word)
-    }
+    static func needsEscape(_ word: UInt64) -> Bool { escapeMarks(word) != 0 }
 
-    /// The high bit of every byte that may end a plain run (as `endsPlainRun` tests), zero when none
-    /// does. Bytes above the first such byte may be marked wrongly (a borrow crosses them), but the
-    /// lowest mark is exact: `trailingZeroBitCount / 8` of a little-endian word is where the run ends.
+    /// The high bit of every byte that may end a plain run of a string the parser reads (one that
+    /// needs an escape, or a byte of a non-ASCII character, whose UTF-8 the parser checks); zero
+    /// when none does. The lowest mark is exact: `trailingZeroBitCount / 8` of a little-endian word
+    /// is where the run ends.
     @inline(__always)
-    static func plainRunEnds(_ word: UInt64) -> UInt64 {
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let zeroInQuotes = (quotes &- ones) & ~quotes
-        let zeroInBackslashes = (backslashes &- ones) & ~backslashes
-        let control = (word &- ones &* 0x20) & ~word
-        return (zeroInQuotes | zeroInBackslashes | control | word) & highBits
-    }
+    static func plainRunEnds(_ word: UInt64) -> UInt64 { escapeMarks(word) | (word & highBits) }
 }

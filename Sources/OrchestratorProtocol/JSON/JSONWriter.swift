@@ -135,17 +135,9 @@ struct JSONWriter {
     mutating func write(string: String) {
         var string = string
         string.withUTF8 { utf8 in
-            // Most strings (names, ids, times) need no escape: quotes and bytes in one append (each
-            // `Array.append(contentsOf:)` costs about 50 instructions besides the bytes).
+            // Most strings (names, ids, times) need no escape: quotes and bytes in one append.
             if utf8.count <= 62, !Self.needsEscape(utf8) {
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 2) { buffer in
-                    buffer[0] = UInt8(ascii: "\"")
-                    if let base = utf8.baseAddress {
-                        (buffer.baseAddress! + 1).initialize(from: base, count: utf8.count)
-                    }
-                    buffer[utf8.count + 1] = UInt8(ascii: "\"")
-                    bytes.append(contentsOf: buffer)
-                }
+                appendQuoted(utf8)
                 return
             }
             bytes.append(UInt8(ascii: "\""))
@@ -187,6 +179,23 @@ struct JSONWriter {
                 }
             }
             if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        }
+    }
+
+    /// `before`, `"`, `text` (which needs no escape), `"` and `after`, in one append: each
+    /// `Array.append(contentsOf:)` costs about 50 instructions besides the bytes (callgrind).
+    mutating func appendQuoted(_ text: UnsafeBufferPointer<UInt8>, before: UInt8? = nil, after: UInt8? = nil) {
+        let start = before == nil ? 0 : 1
+        let count = start + text.count + 2 + (after == nil ? 0 : 1)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            if let before { buffer[0] = before }
+            buffer[start] = UInt8(ascii: "\"")
+            if let base = text.baseAddress {
+                (buffer.baseAddress! + start + 1).initialize(from: base, count: text.count)
+            }
+            buffer[start + text.count + 1] = UInt8(ascii: "\"")
+            if let after { buffer[count - 1] = after }
+            bytes.append(contentsOf: buffer)
         }
     }
 
