@@ -53,6 +53,7 @@ extension Engine {
                     if let connection = connections[holder], connection.answersQueriesOfStartedTasks {
                         // The holder answers in the task's completion, or after it.
                         execution.workflowTask?.pushedQueries.append(queryId)
+                        queries[queryId]?.path = .coveredByStartedTask
                         push(
                             queryId, to: connection,
                             taskToken: TaskToken.workflow(
@@ -65,6 +66,7 @@ extension Engine {
                     // every acknowledged event. The pending task carries only newer ones.
                     if let sticky = execution.stickyConnection.flatMap({ connections[$0] }) {
                         statistics.queriesAnsweredAheadOfTask += 1
+                        queries[queryId]?.path = .aheadOfTask
                         push(queryId, to: sticky)
                         return (runId, answer)
                     }
@@ -74,6 +76,7 @@ extension Engine {
             }
             // The run has events its worker has not processed yet: answer after they are.
             execution.queriesAwaitingTask.append(queryId)
+            queries[queryId]?.path = .waitedForTask
             putWaitingTaskFirst(execution)
             // A covered query goes out once the task is completed.
             if lacksNothingAcknowledged, execution.workflowTask?.isStarted == true {
@@ -150,6 +153,13 @@ extension Engine {
             throw .notFound("query \(request.queryId) is unknown, already answered, or timed out")
         }
         connection.pendingQueries.remove(request.queryId)
+        let took = ContinuousClock.now - query.askedAt
+        switch query.path {
+        case .noTaskPending: statistics.latencies.queryNoTaskPending.record(took)
+        case .coveredByStartedTask: statistics.latencies.queryCoveredByStartedTask.record(took)
+        case .aheadOfTask: statistics.latencies.queryAheadOfTask.record(took)
+        case .waitedForTask: statistics.latencies.queryWaitedForTask.record(took)
+        }
         if let failure = request.failure {
             query.answer.finish(
                 .failure(

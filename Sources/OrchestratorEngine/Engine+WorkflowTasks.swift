@@ -84,6 +84,15 @@ extension Engine {
         let startedId = appendEvent(
             execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now
         )
+        task.startedAt = ContinuousClock.now
+        let waited = task.startedAt - task.scheduledAt
+        switch task.location {
+        case .notReady: statistics.latencies.taskStartedAtCommit.record(waited)
+        case .returnedWithCompletion: statistics.latencies.taskReturnedWithCompletion.record(waited)
+        case .sticky: statistics.latencies.taskWaitedForStickyPoll.record(waited)
+        case .queued: statistics.latencies.taskWaitedInQueue.record(waited)
+        case .started, .backoff: break
+        }
         task.location = .started(connectionId)
         task.startedEventId = startedId
         // The task carries the whole tail: the worker lacks nothing once it has applied it.
@@ -265,6 +274,7 @@ extension Engine {
         async throws(OrchestratorError) -> (next: WorkflowTaskDelivery?, activities: [ActivityTask])
     {
         let (execution, task) = try startedWorkflowTask(token: request.taskToken)
+        statistics.latencies.taskAtWorker.record(ContinuousClock.now - task.startedAt)
         let identity = request.identity ?? connection.handle.identity
         // A worker that keeps the run cached may ask for its next task in the answer.
         let wantsTask = request.returnNewWorkflowTask == true && request.stickyCache != false

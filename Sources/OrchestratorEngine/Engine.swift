@@ -232,6 +232,7 @@ public actor Engine {
         statistics.largestBatchWaiters = max(statistics.largestBatchWaiters, pendingTicketHolders)
         pendingTicketHolders = 0
         let store = self.store
+        let sealed = ContinuousClock.now
         Task {
             let result: Result<Void, any Error>
             do {
@@ -240,6 +241,7 @@ public actor Engine {
             } catch {
                 result = .failure(error)
             }
+            self.statistics.latencies.commit.record(ContinuousClock.now - sealed)
             self.commitFinished(result, batch: batch, actions: actions, ticket: ticket)
         }
     }
@@ -487,4 +489,36 @@ public struct EngineStatistics: Sendable, Hashable {
     public var workflowIdStoreReads = 0
     /// Workflow id filters built (one after the start, one more each time one fills).
     public var workflowIdFilterBuilds = 0
+    /// Where workflow tasks, commits and queries spend their time.
+    public var latencies = EngineLatencies()
+}
+
+/// Where workflow tasks, commits and queries spend their time, as the engine sees it (a client also
+/// sees its request and the answer cross the connection and the server's loop).
+public struct EngineLatencies: Sendable, Hashable {
+    /// From a workflow task's scheduling to its start, by how it reached a worker: started when its
+    /// commit ended (a poll of the run's worker was waiting) …
+    public var taskStartedAtCommit = LatencyHistogram()
+    /// … handed back in the answer to the completion of the run's previous task, after that
+    /// completion's commit …
+    public var taskReturnedWithCompletion = LatencyHistogram()
+    /// … after waiting for a poll (or a completion) of the worker that caches the run …
+    public var taskWaitedForStickyPoll = LatencyHistogram()
+    /// … or after waiting in the task queue for any worker (a run's first task).
+    public var taskWaitedInQueue = LatencyHistogram()
+    /// From a workflow task's start to its completion's arrival: the worker's turn and the way both
+    /// ways over the connection.
+    public var taskAtWorker = LatencyHistogram()
+    /// A batch's commit, from its sealing to its end on the engine's executor.
+    public var commit = LatencyHistogram()
+    /// A query from its arrival to its answer, by where the run's workflow task was: none pending …
+    public var queryNoTaskPending = LatencyHistogram()
+    /// … started at the run's worker, lacking no acknowledged event …
+    public var queryCoveredByStartedTask = LatencyHistogram()
+    /// … pending with events still to commit only …
+    public var queryAheadOfTask = LatencyHistogram()
+    /// … or lacking an acknowledged event the worker had to apply first.
+    public var queryWaitedForTask = LatencyHistogram()
+
+    public init() {}
 }

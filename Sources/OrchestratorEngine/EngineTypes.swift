@@ -73,6 +73,22 @@ struct PendingQuery {
     var connectionId: UInt64?
     /// Where its answer goes; the asker waits on it outside the actor.
     var answer: Outcome<Result<JSONValue?, OrchestratorError>>
+    /// When it arrived, and where the run's workflow task was then (statistics only).
+    var askedAt = ContinuousClock.now
+    var path = QueryPath.noTaskPending
+}
+
+/// Where a run's workflow task was when a query arrived, which decides what the query waits for.
+enum QueryPath {
+    /// None was pending: the query went to a worker at once.
+    case noTaskPending
+    /// The run's worker held a started task that lacks no acknowledged event: it answers in that
+    /// task's completion, or right after it.
+    case coveredByStartedTask
+    /// The pending task carries only events still to commit: the run's worker answered at once.
+    case aheadOfTask
+    /// The worker had yet to apply an acknowledged event: the query waited for the task carrying it.
+    case waitedForTask
 }
 
 /// A client waiting for new history events or for a run to close. It is resumed with what it waits

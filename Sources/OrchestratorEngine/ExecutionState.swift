@@ -78,6 +78,9 @@ struct WorkflowTaskState {
     var attempt: Int32
     var taskQueue: String
     var scheduledTime: Timestamp
+    /// Monotonic times of scheduling and start (statistics only).
+    var scheduledAt = ContinuousClock.now
+    var startedAt = ContinuousClock.now
     var location: WorkflowTaskLocation = .notReady
     var startedEventId: Int64 = 0
     var startedTime: Timestamp?

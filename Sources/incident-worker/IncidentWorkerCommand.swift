@@ -30,6 +30,12 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
     )
     var concurrency: Int = 16
 
+    @Option(
+        help:
+            "Workflow task polls in flight (default: --concurrency, at most 16). Fewer make each task carry more events (less work per workflow) but make queries wait longer for a poll."
+    )
+    var workflowPollers: Int?
+
     @Option(help: "The task queue to poll.")
     var taskQueue: String = IncidentWorkflow.taskQueue
 
@@ -43,6 +49,9 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard concurrency >= 1 && concurrency <= 1_000 else { throw ValidationError("--concurrency must be 1 to 1000") }
+        if let workflowPollers, !(1...1_000).contains(workflowPollers) {
+            throw ValidationError("--workflow-pollers must be 1 to 1000")
+        }
         guard Logger.Level(name: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -71,7 +80,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
         options.tls = try connection.tlsContext()
         options.maxConcurrentActivities = concurrency
         options.maxEagerActivities = concurrency
-        options.workflowPollers = max(2, min(concurrency, 16))
+        options.workflowPollers = workflowPollers ?? max(2, min(concurrency, 16))
         let worker = Worker(options: options, registry: registry, logger: logger)
         logger.info("notifications go to \(logPath)")
         let group = ServiceGroup(

@@ -38,14 +38,17 @@ final class BenchStack: @unchecked Sendable {
         return process
     }
 
-    func startServer() throws {
+    /// `logLevel` info logs the engine's statistics when the server stops (`EngineStatistics`,
+    /// with where workflow tasks and queries spend their time).
+    func startServer(logLevel: String = "warning") throws {
         server = try launch(
             "orchestrator-server",
-            ["--data-dir", directory.path, "--log-level", "warning", "--synchronous", synchronous],
+            ["--data-dir", directory.path, "--log-level", logLevel, "--synchronous", synchronous],
             log: "server.log")
     }
 
-    func startWorker(concurrency: Int = 32) throws {
+    /// `workflowPollers` nil: the worker's default.
+    func startWorker(concurrency: Int = 32, workflowPollers: Int? = nil) throws {
         workers.append(
             try launch(
                 "incident-worker",
@@ -53,7 +56,8 @@ final class BenchStack: @unchecked Sendable {
                     "--address", address.description, "--notify-log",
                     directory.appendingPathComponent("notifications.jsonl").path, "--log-level", "warning",
                     "--concurrency", String(concurrency),
-                ], log: "worker-\(workers.count).log"))
+                ] + (workflowPollers.map { ["--workflow-pollers", String($0)] } ?? []),
+                log: "worker-\(workers.count).log"))
     }
 
     /// Connects, retrying while the server starts; returns how long it took.

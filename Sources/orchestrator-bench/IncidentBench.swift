@@ -16,6 +16,8 @@ struct IncidentBench: AsyncParsableCommand {
     @Option(help: "Incidents in flight at once.") var concurrency = 50
     @Option(help: "Worker processes.") var workers = 2
     @Option(help: "Client connections the incidents share.") var connections = 4
+    @Option(help: "Workflow task polls each worker keeps in flight (default: the worker's, 16).")
+    var workflowPollers: Int?
     @Option(help: "full, normal or off.") var synchronous = "full"
     @Option(help: "Where the executables are (default: next to this one).") var binDir: String?
     @Flag(
@@ -23,14 +25,17 @@ struct IncidentBench: AsyncParsableCommand {
             "Random (version 4) UUIDs as request ids, as Temporal's SDKs make them, instead of time-ordered ones (version 7), as incident-starter makes them."
     )
     var randomRequestIds = false
-    @Flag(help: "Keep the run's directory (database, server and worker logs) and print its path on stderr.")
+    @Flag(
+        help:
+            "Keep the run's directory (database, server and worker logs) and print its path on stderr; the server logs at info, with the engine's statistics when it stops."
+    )
     var keep = false
 
     func run() async throws {
         let stack = try BenchStack(
             binDirectory: binDir.map { URL(fileURLWithPath: $0) } ?? ownBinDirectory(), synchronous: synchronous)
-        try stack.startServer()
-        for _ in 0..<workers { try stack.startWorker() }
+        try stack.startServer(logLevel: keep ? "info" : "warning")
+        for _ in 0..<workers { try stack.startWorker(workflowPollers: workflowPollers) }
         defer {
             stack.stop(removeData: !keep)
             if keep { FileHandle.standardError.write(Data("kept \(stack.directory.path)\n".utf8)) }
@@ -84,7 +89,7 @@ struct IncidentBench: AsyncParsableCommand {
             percentiles(collected.start), percentiles(collected.signal), percentiles(collected.query),
             percentiles(collected.result)
         )
-        let report: [String: JSONValue] = [
+        var report: [String: JSONValue] = [
             "system": "incident-orchestrator",
             "incidents": .int(Int64(incidents)),
             "completed": .int(Int64(incidents - problems.count)),
@@ -113,6 +118,7 @@ struct IncidentBench: AsyncParsableCommand {
             "machine_idle_pct": machine.map { .double($0.idle) } ?? .null,
             "machine_steal_pct": machine.map { .double($0.steal) } ?? .null,
         ]
+        if let workflowPollers { report["workflow_pollers"] = .int(Int64(workflowPollers)) }
         print(JSONValue.object(report).jsonText)
         for problem in problems.prefix(5) { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
         if !problems.isEmpty { throw ExitCode(1) }

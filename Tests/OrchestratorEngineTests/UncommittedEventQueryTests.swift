@@ -147,6 +147,9 @@ struct UncommittedEventQueryTests {
             try await s.respond(pushed, "before A1")
             #expect(try await query.value.result == "before A1")
             #expect(await s.engine.statistics.queriesAnsweredAheadOfTask == 1)
+            let latencies = await s.engine.statistics.latencies
+            #expect(latencies.queryAheadOfTask.count == 1)
+            #expect(latencies.queryWaitedForTask.count == 0)
             s.store.release()
             try await signal.value
             let next = try await s.poll()
@@ -171,6 +174,18 @@ struct UncommittedEventQueryTests {
             try await s.respond(try await s.worker.nextQuery(), "after A2")
             #expect(try await query.value.result == "after A2")
             #expect(await s.engine.statistics.queriesAnsweredAheadOfTask == 0)
+            let statistics = await s.engine.statistics
+            #expect(statistics.latencies.queryWaitedForTask.count == 1)
+            #expect(statistics.latencies.queryAheadOfTask.count == 0)
+            // Every task started and completed was timed, and every commit.
+            let latencies = statistics.latencies
+            let started = [
+                latencies.taskStartedAtCommit, latencies.taskReturnedWithCompletion, latencies.taskWaitedForStickyPoll,
+                latencies.taskWaitedInQueue,
+            ].map(\.count).reduce(0, +)
+            #expect(started == statistics.workflowTasksStarted)
+            #expect(latencies.taskAtWorker.count == statistics.workflowTasksCompleted)
+            #expect(latencies.commit.count == statistics.batches)
         }
     }
 
