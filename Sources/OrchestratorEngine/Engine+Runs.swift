@@ -236,6 +236,7 @@ extension Engine {
     }
 
     func signalWorkflow(_ request: SignalWorkflowRequest) throws(OrchestratorError) -> Durable<SignalWorkflowResponse> {
+        let arrived = ContinuousClock.now
         try validateName(request.workflowId, field: "workflowId")
         try validateName(request.signalName, field: "signalName")
         if let applied = try priorApplication(of: request.requestId, as: .signal, workflowId: request.workflowId) {
@@ -251,7 +252,9 @@ extension Engine {
                     requestId: request.requestId)))
         recordRequestId(request.requestId, kind: .signal, workflowId: request.workflowId, runId: execution.runId)
         statistics.signals += 1
-        return try durable(SignalWorkflowResponse(runId: execution.runId))
+        let answer = try durable(SignalWorkflowResponse(runId: execution.runId))
+        pendingSignalArrivals.append(arrived)
+        return answer
     }
 
     func requestCancelWorkflow(_ request: RequestCancelWorkflowRequest) throws(OrchestratorError) -> Durable<

@@ -70,6 +70,8 @@ public actor Engine {
     /// What the requests that wait for the pending batch wait on; nil until one waits.
     var pendingTicket: CommitTicket?
     var pendingTicketHolders = 0
+    /// When the signals of the pending batch arrived (statistics only).
+    var pendingSignalArrivals: [ContinuousClock.Instant] = []
     var commitInFlight = false
     /// The batch being committed, for requests with nothing pending that wait for it.
     var inFlightTicket: CommitTicket?
@@ -233,6 +235,8 @@ public actor Engine {
         pendingTicketHolders = 0
         let store = self.store
         let sealed = ContinuousClock.now
+        let signalArrivals = pendingSignalArrivals
+        pendingSignalArrivals.removeAll(keepingCapacity: true)
         Task {
             let result: Result<Void, any Error>
             do {
@@ -241,7 +245,9 @@ public actor Engine {
             } catch {
                 result = .failure(error)
             }
-            self.statistics.latencies.commit.record(ContinuousClock.now - sealed)
+            let done = ContinuousClock.now
+            self.statistics.latencies.commit.record(done - sealed)
+            for arrival in signalArrivals { self.statistics.latencies.signal.record(done - arrival) }
             self.commitFinished(result, batch: batch, actions: actions, ticket: ticket)
         }
     }
@@ -511,6 +517,8 @@ public struct EngineLatencies: Sendable, Hashable {
     public var taskAtWorker = LatencyHistogram()
     /// A batch's commit, from its sealing to its end on the engine's executor.
     public var commit = LatencyHistogram()
+    /// A signal from its arrival in the engine to its commit's end, when it is answered.
+    public var signal = LatencyHistogram()
     /// A query from its arrival to its answer, by where the run's workflow task was: none pending …
     public var queryNoTaskPending = LatencyHistogram()
     /// … started at the run's worker, lacking no acknowledged event …

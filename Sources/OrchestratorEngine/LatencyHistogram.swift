@@ -58,7 +58,8 @@ extension EngineLatencies: CustomStringConvertible {
         let parts: [(String, LatencyHistogram)] = [
             ("taskStartedAtCommit", taskStartedAtCommit), ("taskReturnedWithCompletion", taskReturnedWithCompletion),
             ("taskWaitedForStickyPoll", taskWaitedForStickyPoll), ("taskWaitedInQueue", taskWaitedInQueue),
-            ("taskAtWorker", taskAtWorker), ("commit", commit), ("queryNoTaskPending", queryNoTaskPending),
+            ("taskAtWorker", taskAtWorker), ("commit", commit), ("signal", signal),
+            ("queryNoTaskPending", queryNoTaskPending),
             ("queryCoveredByStartedTask", queryCoveredByStartedTask), ("queryAheadOfTask", queryAheadOfTask),
             ("queryWaitedForTask", queryWaitedForTask),
         ]

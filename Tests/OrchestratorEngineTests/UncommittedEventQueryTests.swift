@@ -186,6 +186,7 @@ struct UncommittedEventQueryTests {
             #expect(started == statistics.workflowTasksStarted)
             #expect(latencies.taskAtWorker.count == statistics.workflowTasksCompleted)
             #expect(latencies.commit.count == statistics.batches)
+            #expect(latencies.signal.count == statistics.signals)
         }
     }
 
