@@ -205,11 +205,12 @@ struct BenchmarkSmokeTests {
         let (status, output) = try runExecutable(
             "orchestrator-bench",
             [
-                "incidents", "--incidents", "20", "--concurrency", "5", "--workers", "1", "--bin-dir",
-                binDirectory().path,
+                "incidents", "--incidents", "20", "--concurrency", "5", "--workers", "1", "--workflow-pollers", "3",
+                "--keep", "--bin-dir", binDirectory().path,
             ])
         #expect(status == 0, "\(output)")
-        let line = output.split(separator: "\n").last.map(String.init) ?? ""
+        let lines = output.split(separator: "\n").map(String.init)
+        let line = lines.last { $0.hasPrefix("{") } ?? ""
         let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         for key in [
             "system", "incidents", "concurrency", "workers", "wall_s", "incidents_per_s", "start_p50_ms",
@@ -219,6 +220,18 @@ struct BenchmarkSmokeTests {
         }
         #expect(json?["errors"] as? Int == 0)
         #expect(json?["completed"] as? Int == 20)
+        #expect(json?["workflow_pollers"] as? Int == 3)
+        #expect(json?["client_connections"] as? Int == 1)
+        // --keep: the directory stays, and the server's log ends with the engine's statistics, with
+        // where workflow tasks, signals and queries spent their time (81 signals: 4 per incident and
+        // the warm-up incident's resolve).
+        let kept = try #require(lines.last { $0.hasPrefix("kept ") }.map { String($0.dropFirst("kept ".count)) })
+        defer { try? FileManager.default.removeItem(atPath: kept) }
+        let log = try String(contentsOfFile: kept + "/server.log", encoding: .utf8)
+        let statistics = try #require(log.split(separator: "\n").last { $0.contains("engine statistics") })
+        for part in ["taskAtWorker: n=", "signal: n=81 ", "commit: n=", "workflowTasksStarted: "] {
+            #expect(statistics.contains(part), "\(part) missing in \(statistics)")
+        }
         // The machine's time during the run, from /proc/stat: busy, idle and stolen add up to all of it.
         let shares = ["machine_busy_pct", "machine_idle_pct", "machine_steal_pct"].compactMap {
             (json?[$0] as? NSNumber)?.doubleValue
