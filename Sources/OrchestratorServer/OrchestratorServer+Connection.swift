@@ -13,7 +13,7 @@ extension OrchestratorServer {
     /// the connection is closed. A bad request (unknown operation, wrong field) gets an error for its
     /// id and the connection stays open.
     func serveConnection(
-        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, listener: ServerAddress, engine: Engine
+        _ connection: NIOAsyncChannel<InboundRequest, ByteBuffer>, listener: ServerAddress, engine: Engine
     ) async {
         let channel = connection.channel
         guard let connectionId = register(channel) else {
@@ -37,13 +37,29 @@ extension OrchestratorServer {
         }
         defer { handshakeTimer.cancel() }
         var handle: ServerConnection?
+        // Serves the requests that need no task as the channel reads them (see the handler).
+        let pipeline = try? await channel.pipeline.handler(type: ImmediateRequestHandler.self).get()
         do {
             try await connection.executeThenClose { inbound, _ in
                 try await withThrowingDiscardingTaskGroup { group in
-                    let inFlight = InFlightCounter()
+                    var admission: RequestAdmission?
                     do {
-                        for try await frame in inbound {
-                            guard let current = handle else {
+                        for try await element in inbound {
+                            let frame: ByteBuffer
+                            switch element {
+                            case .admitted(let message):
+                                // Decoded and admitted by the pipeline, after the handshake.
+                                guard let admission else { continue }
+                                group.addTask {
+                                    admission.answer(
+                                        message.id, await engine.handle(message.request, from: admission.connection))
+                                }
+                                continue
+                            case .frame(let undecoded):
+                                frame = undecoded
+                            }
+                            defer { pipeline?.frameServed() }
+                            guard let current = admission else {
                                 handle = try await handshake(
                                     frame, connectionId: connectionId, listener: listener, outbound: outbound,
                                     logger: logger)
@@ -51,6 +67,16 @@ extension OrchestratorServer {
                                 handshaken.set()
                                 handshakeTimer.cancel()
                                 await engine.connectionOpened(handle)
+                                let admitted = RequestAdmission(
+                                    connection: handle, limit: configuration.maximumRequestsInFlight)
+                                admission = admitted
+                                if let pipeline {
+                                    if channel.eventLoop.inEventLoop {
+                                        pipeline.start(admitted)
+                                    } else {
+                                        channel.eventLoop.execute { pipeline.start(admitted) }
+                                    }
+                                }
                                 continue
                             }
                             let message: RequestMessage
@@ -62,50 +88,19 @@ extension OrchestratorServer {
                                         "closing connection: malformed frame",
                                         metadata: ["error": "\(error.error.message)"])
                                     try? await outbound.write(encoding: ServerMessage.error(id: 0, error.error))
-                                    await engine.connectionClosed(current.connectionId)
+                                    await engine.connectionClosed(current.connection.connectionId)
                                     return
                                 }
-                                current.send(.error(id: error.requestId, error.error))
+                                current.connection.send(.error(id: error.requestId, error.error))
                                 continue
                             }
-                            if case .hello = message.request {
-                                current.send(.error(id: message.id, .invalidArgument("the handshake is already done")))
-                                continue
-                            }
-                            guard current.role.allows(message.request.operation) else {
-                                current.send(.error(id: message.id, current.role.denial(of: message.request.operation)))
-                                continue
-                            }
-                            let limit = configuration.maximumRequestsInFlight
-                            if inFlight.increment() > limit {
-                                inFlight.decrement()
-                                current.send(
-                                    .error(
-                                        id: message.id,
-                                        OrchestratorError(
-                                            .resourceExhausted,
-                                            "more than \(limit) requests in flight on this connection; wait for answers before sending more"
-                                        )))
-                                continue
-                            }
+                            guard current.admit(message) else { continue }
                             // Signals, starts, activity completions, query answers: applied here,
                             // answered from their commit's completion, without a task of their own.
-                            let id = message.id
-                            let immediate = engine.handleImmediately(message.request, from: current) { result in
-                                inFlight.decrement()
-                                switch result {
-                                case .success(let response): current.send(.response(id: id, response))
-                                case .failure(let error): current.send(.error(id: id, error))
-                                }
-                            }
-                            if immediate { continue }
+                            if current.serveImmediately(message, engine: engine) { continue }
                             group.addTask {
-                                let result = await engine.handle(message.request, from: current)
-                                inFlight.decrement()
-                                switch result {
-                                case .success(let response): current.send(.response(id: message.id, response))
-                                case .failure(let error): current.send(.error(id: message.id, error))
-                                }
+                                current.answer(
+                                    message.id, await engine.handle(message.request, from: current.connection))
                             }
                         }
                     } catch let error as OrchestratorError {
@@ -210,13 +205,6 @@ func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
         difference |= x ^ y
     }
     return difference == 0
-}
-
-/// Requests in flight on one connection.
-final class InFlightCounter: Sendable {
-    private let value = Atomic<Int>(0)
-    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
-    func decrement() { value.subtract(1, ordering: .relaxed) }
 }
 
 /// Whether a connection completed its handshake; read by the handshake timer on the event loop.

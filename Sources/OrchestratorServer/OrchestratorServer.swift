@@ -138,9 +138,10 @@ public final class OrchestratorServer: Service, Sendable {
                 throw ServerStartupError("\(error)")
             }
         }
-        var bound: [(ServerAddress, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>)] = []
+        var bound: [(ServerAddress, NIOAsyncChannel<NIOAsyncChannel<InboundRequest, ByteBuffer>, Never>)] = []
         for address in listeners {
-            bound.append((address, try await bind(address, group: loop, tls: address.isTCP ? tlsContext : nil)))
+            bound.append(
+                (address, try await bind(address, group: loop, tls: address.isTCP ? tlsContext : nil, engine: engine)))
         }
         let addresses = bound.map { address, channel -> ServerAddress in
             if case .tcp(let host, _) = address, let port = channel.channel.localAddress?.port {
@@ -205,22 +206,23 @@ public final class OrchestratorServer: Service, Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
-    private func bind(_ address: ServerAddress, group: any EventLoopGroup, tls: NIOSSLContext?) async throws
-        -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private func bind(_ address: ServerAddress, group: any EventLoopGroup, tls: NIOSSLContext?, engine: Engine)
+        async throws -> NIOAsyncChannel<NIOAsyncChannel<InboundRequest, ByteBuffer>, Never>
     {
         let maximumFrameLength = configuration.maximumFrameLength
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = {
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<InboundRequest, ByteBuffer>> = {
             channel in
             channel.eventLoop.makeCompletedFuture {
                 if let tls {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                 }
                 try channel.pipeline.syncOperations.addOrchestratorFraming(maximumFrameLength: maximumFrameLength)
-                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                try channel.pipeline.syncOperations.addHandler(ImmediateRequestHandler(engine: engine))
+                return try NIOAsyncChannel<InboundRequest, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
         do {
