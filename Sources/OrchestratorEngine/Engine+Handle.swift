@@ -19,8 +19,9 @@ extension Engine {
 
     /// Serves a request whose work in the engine needs no wait (signals, starts, activity
     /// completions and failures, query answers) on the calling thread, with no task: applies it
-    /// now and calls `answer` once its writes are durable, from the commit's completion. Returns
-    /// false for any other request, which ``handle(_:from:)`` serves.
+    /// now and calls `answer` once its writes are durable, from the commit's completion. A query is
+    /// handed to its worker now and answered from the callback that the worker's answer (or its
+    /// timeout) resolves. Returns false for any other request, which ``handle(_:from:)`` serves.
     ///
     /// Call it on the engine's executor only (the server's event loop, where connections read
     /// their requests): it runs the engine's code synchronously there.
@@ -29,6 +30,17 @@ extension Engine {
         answer: @escaping @Sendable (Result<Response, OrchestratorError>) -> Void
     ) -> Bool {
         assumeIsolated { engine in
+            if case .queryWorkflow(let body) = request {
+                do throws(OrchestratorError) {
+                    let (runId, outcome) = try engine.askQuery(body, origin: connection.connectionId)
+                    outcome.whenFinished { result in
+                        answer(result.map { .queryWorkflow(QueryWorkflowResponse(runId: runId, result: $0)) })
+                    }
+                } catch {
+                    answer(.failure(error))
+                }
+                return true
+            }
             let applied: Durable<Response>?
             do throws(OrchestratorError) {
                 applied = try engine.apply(immediate: request, from: connection)

@@ -10,7 +10,7 @@ enum InboundRequest: Sendable {
     /// reports those as it always did).
     case frame(ByteBuffer)
     /// A request the pipeline decoded and admitted (role, in-flight limit), which needs a task of
-    /// its own: long polls, queries, workflow task completions, reads.
+    /// its own: long polls, workflow task completions, reads.
     case admitted(RequestMessage)
 }
 
@@ -60,7 +60,7 @@ final class RequestAdmission: Sendable {
     }
 
     /// Serves an admitted request that needs no task (signals, starts, activity completions, query
-    /// answers) now, on the engine's executor; false for any other, which needs a task.
+    /// answers, queries) now, on the engine's executor; false for any other, which needs a task.
     func serveImmediately(_ message: RequestMessage, engine: Engine) -> Bool {
         let id = message.id
         return engine.handleImmediately(message.request, from: connection) { result in self.answer(id, result) }

@@ -224,6 +224,15 @@ struct StorageFailureTests {
             return
         }
         #expect(missing.code == .notFound)
+        // A query is handed to a worker at once and answered from a callback too; with none polling
+        // its task queue, at once with NO_WORKER.
+        #expect(
+            await immediately("query", .queryWorkflow(QueryWorkflowRequest(workflowId: "w", queryType: "status"))))
+        guard case .failure(let noWorker)? = await answered("query") else {
+            Issue.record("the query got no answer")
+            return
+        }
+        #expect(noWorker.code == .noWorker)
 
         store.hold()
         #expect(await immediately("held", .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s"))))
