@@ -30,18 +30,7 @@ extension Engine {
         answer: @escaping @Sendable (Result<Response, OrchestratorError>) -> Void
     ) -> Bool {
         assumeIsolated { engine in
-            if case .queryWorkflow(let body) = request {
-                do throws(OrchestratorError) {
-                    let (runId, outcome) = try engine.askQuery(body, origin: connection.connectionId)
-                    outcome.whenFinished { result in
-                        answer(result.map { .queryWorkflow(QueryWorkflowResponse(runId: runId, result: $0)) })
-                    }
-                } catch {
-                    answer(.failure(error))
-                }
-                return true
-            }
-            let applied: Durable<Response>?
+            let applied: ImmediateAnswer?
             do throws(OrchestratorError) {
                 applied = try engine.apply(immediate: request, from: connection)
             } catch {
@@ -49,50 +38,52 @@ extension Engine {
                 return true
             }
             guard let applied else { return false }
-            if let ticket = applied.ticket {
-                ticket.whenFinished { result in answer(result.map { applied.value }) }
-            } else {
-                answer(.success(applied.value))
-            }
+            applied.whenReady(answer)
             return true
         }
     }
 
-    /// Applies a request that waits for nothing but its commit, with the answer to give once that
-    /// commit is durable; nil (and nothing done) for any other request.
+    /// Applies a request that waits for nothing but its commit (or, a query, for its worker's
+    /// answer), with the answer to give then; nil (and nothing done) for any other request.
     private func apply(immediate request: Request, from connection: any EngineConnection)
-        throws(OrchestratorError) -> Durable<Response>?
+        throws(OrchestratorError) -> ImmediateAnswer?
     {
         switch request {
         case .signalWorkflow(let body):
-            return try signalWorkflow(body).map { .signalWorkflow($0) }
+            return .afterCommit(try signalWorkflow(body).map { .signalWorkflow($0) })
         case .startWorkflow(let body):
-            return try startWorkflow(body).map { .startWorkflow($0) }
+            return .afterCommit(try startWorkflow(body).map { .startWorkflow($0) })
         case .signalWithStartWorkflow(let body):
-            return try startWorkflow(body.start, signal: (body.signalName, body.signalInput))
-                .map { .signalWithStartWorkflow($0) }
+            return .afterCommit(
+                try startWorkflow(body.start, signal: (body.signalName, body.signalInput))
+                    .map { .signalWithStartWorkflow($0) })
         case .completeActivityTask(let body):
-            return try completeActivityTask(body, connection: try state(of: connection))
-                .map { .completeActivityTask(Empty()) }
+            return .afterCommit(
+                try completeActivityTask(body, connection: try state(of: connection))
+                    .map { .completeActivityTask(Empty()) })
         case .failActivityTask(let body):
-            return try failActivityTask(body, connection: try state(of: connection)).map { .failActivityTask(Empty()) }
+            return .afterCommit(
+                try failActivityTask(body, connection: try state(of: connection)).map { .failActivityTask(Empty()) })
         case .respondQuery(let body):
             try respondQuery(body, connection: try state(of: connection))
-            return Durable(value: .respondQuery(Empty()), ticket: nil)
+            return .afterCommit(Durable(value: .respondQuery(Empty()), ticket: nil))
+        case .queryWorkflow(let body):
+            let (runId, answer) = try askQuery(body, origin: connection.connectionId)
+            return .queryAnswer(runId: runId, answer)
         default:
             return nil
         }
     }
 
     /// A request ``apply(immediate:from:)`` takes, served the way a task waits: on the actor, then
-    /// for its commit outside it.
+    /// for its commit (or its worker's answer) outside it.
     private func applyThenWait(_ request: Request, from connection: any EngineConnection)
         async throws(OrchestratorError) -> Response
     {
         guard let applied = try apply(immediate: request, from: connection) else {
             preconditionFailure("\(request.operation.rawValue) is not applied immediately")
         }
-        return try await applied.get()
+        return try await applied.response()
     }
 
     private nonisolated func serve(_ request: Request, from connection: any EngineConnection)
@@ -105,12 +96,8 @@ extension Engine {
         case .ping:
             return .ping(Empty())
         case .startWorkflow, .signalWithStartWorkflow, .signalWorkflow, .completeActivityTask, .failActivityTask,
-            .respondQuery:
+            .respondQuery, .queryWorkflow:
             return try await applyThenWait(request, from: connection)
-        case .queryWorkflow(let body):
-            let (runId, answer) = try await askQuery(body, origin: connection.connectionId)
-            let result = try await answer.value(isolation: nil).get()
-            return .queryWorkflow(QueryWorkflowResponse(runId: runId, result: result))
         case .describeWorkflow(let body):
             return .describeWorkflow(try await describeWorkflow(body))
         case .getWorkflowHistory(let body):

@@ -153,13 +153,7 @@ extension Engine {
             throw .notFound("query \(request.queryId) is unknown, already answered, or timed out")
         }
         connection.pendingQueries.remove(request.queryId)
-        let took = ContinuousClock.now - query.askedAt
-        switch query.path {
-        case .noTaskPending: statistics.latencies.queryNoTaskPending.record(took)
-        case .coveredByStartedTask: statistics.latencies.queryCoveredByStartedTask.record(took)
-        case .aheadOfTask: statistics.latencies.queryAheadOfTask.record(took)
-        case .waitedForTask: statistics.latencies.queryWaitedForTask.record(took)
-        }
+        statistics.latencies.recordQuery(query.path, took: ContinuousClock.now - query.askedAt)
         if let failure = request.failure {
             query.answer.finish(
                 .failure(

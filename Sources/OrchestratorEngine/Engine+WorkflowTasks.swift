@@ -85,14 +85,7 @@ extension Engine {
             execution, .workflowTaskStarted(.init(scheduledEventId: task.scheduledEventId, identity: identity)), at: now
         )
         task.startedAt = ContinuousClock.now
-        let waited = task.startedAt - task.scheduledAt
-        switch task.location {
-        case .notReady: statistics.latencies.taskStartedAtCommit.record(waited)
-        case .returnedWithCompletion: statistics.latencies.taskReturnedWithCompletion.record(waited)
-        case .sticky: statistics.latencies.taskWaitedForStickyPoll.record(waited)
-        case .queued: statistics.latencies.taskWaitedInQueue.record(waited)
-        case .started, .backoff: break
-        }
+        statistics.latencies.recordStart(waitedAt: task.location, for: task.startedAt - task.scheduledAt)
         task.location = .started(connectionId)
         task.startedEventId = startedId
         // The task carries the whole tail: the worker lacks nothing once it has applied it.

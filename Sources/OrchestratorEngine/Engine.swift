@@ -236,7 +236,7 @@ public actor Engine {
         let store = self.store
         let sealed = ContinuousClock.now
         let signalArrivals = pendingSignalArrivals
-        pendingSignalArrivals.removeAll(keepingCapacity: true)
+        pendingSignalArrivals = []
         Task {
             let result: Result<Void, any Error>
             do {

@@ -53,16 +53,35 @@ public struct LatencyHistogram: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension EngineLatencies {
+    /// A workflow task's wait from its scheduling to its start, by where it waited.
+    mutating func recordStart(waitedAt location: WorkflowTaskLocation, for waited: Duration) {
+        switch location {
+        case .notReady: taskStartedAtCommit.record(waited)
+        case .returnedWithCompletion: taskReturnedWithCompletion.record(waited)
+        case .sticky: taskWaitedForStickyPoll.record(waited)
+        case .queued: taskWaitedInQueue.record(waited)
+        case .started, .backoff: break
+        }
+    }
+
+    /// A query's time from its arrival to its answer, by where the run's task was when it arrived.
+    mutating func recordQuery(_ path: QueryPath, took: Duration) {
+        switch path {
+        case .noTaskPending: queryNoTaskPending.record(took)
+        case .coveredByStartedTask: queryCoveredByStartedTask.record(took)
+        case .aheadOfTask: queryAheadOfTask.record(took)
+        case .waitedForTask: queryWaitedForTask.record(took)
+        }
+    }
+
+}
+
 extension EngineLatencies: CustomStringConvertible {
+    /// Every histogram by its name, as `name: n=… mean=… p50=…`, separated by semicolons.
     public var description: String {
-        let parts: [(String, LatencyHistogram)] = [
-            ("taskStartedAtCommit", taskStartedAtCommit), ("taskReturnedWithCompletion", taskReturnedWithCompletion),
-            ("taskWaitedForStickyPoll", taskWaitedForStickyPoll), ("taskWaitedInQueue", taskWaitedInQueue),
-            ("taskAtWorker", taskAtWorker), ("commit", commit), ("signal", signal),
-            ("queryNoTaskPending", queryNoTaskPending),
-            ("queryCoveredByStartedTask", queryCoveredByStartedTask), ("queryAheadOfTask", queryAheadOfTask),
-            ("queryWaitedForTask", queryWaitedForTask),
-        ]
-        return parts.map { "\($0.0): \($0.1)" }.joined(separator: "; ")
+        Mirror(reflecting: self).children.compactMap { child in
+            (child.value as? LatencyHistogram).map { "\(child.label ?? "?"): \($0)" }
+        }.joined(separator: "; ")
     }
 }

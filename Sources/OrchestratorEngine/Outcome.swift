@@ -74,3 +74,35 @@ struct Durable<Value: Sendable>: Sendable {
         Durable<T>(value: transform(value), ticket: ticket)
     }
 }
+
+/// The answer to a request applied without a wait of its own: given once the commit of what it
+/// applied is durable, or, for a query, once its worker answers (or the query times out).
+enum ImmediateAnswer: Sendable {
+    case afterCommit(Durable<Response>)
+    case queryAnswer(runId: String, Outcome<Result<JSONValue?, OrchestratorError>>)
+
+    /// Calls `callback` with the response once it is ready: on the thread that makes it ready, or at once.
+    func whenReady(_ callback: @escaping @Sendable (Result<Response, OrchestratorError>) -> Void) {
+        switch self {
+        case .afterCommit(let applied):
+            guard let ticket = applied.ticket else { return callback(.success(applied.value)) }
+            ticket.whenFinished { result in callback(result.map { applied.value }) }
+        case .queryAnswer(let runId, let answer):
+            answer.whenFinished { result in callback(result.map { Self.queryResponse(runId, $0) }) }
+        }
+    }
+
+    /// The response, once it is ready. Await it outside the actor.
+    func response() async throws(OrchestratorError) -> Response {
+        switch self {
+        case .afterCommit(let applied):
+            return try await applied.get()
+        case .queryAnswer(let runId, let answer):
+            return Self.queryResponse(runId, try await answer.value(isolation: nil).get())
+        }
+    }
+
+    private static func queryResponse(_ runId: String, _ result: JSONValue?) -> Response {
+        .queryWorkflow(QueryWorkflowResponse(runId: runId, result: result))
+    }
+}

@@ -50,10 +50,7 @@ extension OrchestratorServer {
                             case .admitted(let message):
                                 // Decoded and admitted by the pipeline, after the handshake.
                                 guard let admission else { continue }
-                                group.addTask {
-                                    admission.answer(
-                                        message.id, await engine.handle(message.request, from: admission.connection))
-                                }
+                                group.addTask { await admission.serveInTask(message, engine: engine) }
                                 continue
                             case .frame(let undecoded):
                                 frame = undecoded
@@ -94,13 +91,10 @@ extension OrchestratorServer {
                                 current.connection.send(.error(id: error.requestId, error.error))
                                 continue
                             }
-                            guard current.admit(message) else { continue }
-                            // Signals, starts, activity completions, query answers: applied here,
-                            // answered from their commit's completion, without a task of their own.
-                            if current.serveImmediately(message, engine: engine) { continue }
-                            group.addTask {
-                                current.answer(
-                                    message.id, await engine.handle(message.request, from: current.connection))
+                            // Signals, starts, activity completions, query answers and queries are
+                            // served here, without a task of their own.
+                            if current.admitAndServe(message, engine: engine) {
+                                group.addTask { await current.serveInTask(message, engine: engine) }
                             }
                         }
                     } catch let error as OrchestratorError {

@@ -18,7 +18,7 @@ enum InboundRequest: Sendable {
 /// the in-flight limit, the role's permissions, and the errors for requests refused.
 final class RequestAdmission: Sendable {
     let connection: ServerConnection
-    let limit: Int
+    private let limit: Int
     private let inFlight = Atomic<Int>(0)
 
     init(connection: ServerConnection, limit: Int) {
@@ -26,8 +26,22 @@ final class RequestAdmission: Sendable {
         self.limit = limit
     }
 
+    /// Admits a request and serves it now if it needs no task (signals, starts, activity
+    /// completions, query answers, queries; on the engine's executor). True when it was admitted and
+    /// needs a task, which ``serveInTask(_:engine:)`` is to run; a request refused is answered here.
+    func admitAndServe(_ message: RequestMessage, engine: Engine) -> Bool {
+        guard admit(message) else { return false }
+        let id = message.id
+        return !engine.handleImmediately(message.request, from: connection) { result in self.answer(id, result) }
+    }
+
+    /// Serves an admitted request that needs a task: long polls, workflow task completions, reads.
+    func serveInTask(_ message: RequestMessage, engine: Engine) async {
+        answer(message.id, await engine.handle(message.request, from: connection))
+    }
+
     /// Counts the request in flight, or answers it with the reason it is refused and returns false.
-    func admit(_ message: RequestMessage) -> Bool {
+    private func admit(_ message: RequestMessage) -> Bool {
         if case .hello = message.request {
             connection.send(.error(id: message.id, .invalidArgument("the handshake is already done")))
             return false
@@ -51,19 +65,12 @@ final class RequestAdmission: Sendable {
     }
 
     /// Answers an admitted request and counts it out.
-    func answer(_ id: UInt64, _ result: Result<Response, OrchestratorError>) {
+    private func answer(_ id: UInt64, _ result: Result<Response, OrchestratorError>) {
         inFlight.subtract(1, ordering: .relaxed)
         switch result {
         case .success(let response): connection.send(.response(id: id, response))
         case .failure(let error): connection.send(.error(id: id, error))
         }
-    }
-
-    /// Serves an admitted request that needs no task (signals, starts, activity completions, query
-    /// answers, queries) now, on the engine's executor; false for any other, which needs a task.
-    func serveImmediately(_ message: RequestMessage, engine: Engine) -> Bool {
-        let id = message.id
-        return engine.handleImmediately(message.request, from: connection) { result in self.answer(id, result) }
     }
 }
 
@@ -108,8 +115,7 @@ final class ImmediateRequestHandler: ChannelInboundHandler, @unchecked Sendable 
             context.fireChannelRead(Self.wrapInboundOut(.frame(frame)))
             return
         }
-        guard admission.admit(message) else { return }
-        if !admission.serveImmediately(message, engine: engine) {
+        if admission.admitAndServe(message, engine: engine) {
             context.fireChannelRead(Self.wrapInboundOut(.admitted(message)))
         }
     }
