@@ -77,11 +77,11 @@ extension Engine {
             // The run has events its worker has not processed yet: answer after they are.
             execution.queriesAwaitingTask.append(queryId)
             queries[queryId]?.path = .waitedForTask
-            putWaitingTaskFirst(execution)
             // A covered query goes out once the task is completed.
             if lacksNothingAcknowledged, execution.workflowTask?.isStarted == true {
                 execution.queriesCoveredByStartedTask.append(queryId)
             }
+            putWaitingTaskFirst(execution)
         } else {
             routeQuery(queryId)
         }

@@ -57,9 +57,12 @@ extension Engine {
     }
 
     /// Serves a run's waiting task before the tasks nobody waits on, because a query now waits for
-    /// it: the query's answer then waits only for the tasks queried before it and those handed out.
+    /// it: started at once and pushed to a worker that takes pushed tasks, else put before the
+    /// others, so that the query's answer waits only for the tasks queried before it and those
+    /// handed out.
     func putWaitingTaskFirst(_ execution: Execution) {
         guard let task = execution.workflowTask else { return }
+        if pushQueriedTask(execution) { return }
         switch task.location {
         case .sticky(let connectionId):
             connections[connectionId]?.queriedStickyTasks.append(execution.runSeq)
@@ -68,6 +71,33 @@ extension Engine {
         default:
             return
         }
+    }
+
+    /// Starts a run's waiting task for a worker without waiting for its poll, and pushes it there with
+    /// the queries that wait for it. A worker's pollers are rarely idle under load: such a task would
+    /// wait for one of them to come back with another task's completion and for that completion's
+    /// commit. Only a task that needs no history read: one waiting for the connection that caches
+    /// the run, or a run's first task (to any connection that polls its queue and takes pushes).
+    /// Nothing else joins a queried task while its client waits, so this adds no steady concurrency.
+    func pushQueriedTask(_ execution: Execution) -> Bool {
+        guard let task = execution.workflowTask, !execution.queriesAwaitingTask.isEmpty else { return false }
+        let target: ConnectionState?
+        switch task.location {
+        case .sticky(let connectionId):
+            target = connections[connectionId]
+        case .queued where execution.persisted.previousStartedEventId == 0:
+            target = connections.values.filter {
+                $0.acceptsPushedWorkflowTasks && $0.answersQueriesInTasks && $0.workflowQueues.contains(task.taskQueue)
+            }.max { $0.lastPollTime < $1.lastPollTime }
+        default:
+            return false
+        }
+        guard let target, target.acceptsPushedWorkflowTasks, target.answersQueriesInTasks,
+            let delivery = beginWorkflowTask(execution, connectionId: target.id)
+        else { return false }
+        statistics.workflowTasksPushed += 1
+        target.handle.push(.workflowTask(delivery.task))
+        return true
     }
 
     /// Hands the run's workflow task to a poller: WorkflowTaskStarted, the lease, the timeout.
@@ -169,6 +199,7 @@ extension Engine {
         connection.workflowQueues.insert(request.taskQueue)
         if request.answersQueriesInTasks == true { connection.answersQueriesInTasks = true }
         if request.answersQueriesOfStartedTasks == true { connection.answersQueriesOfStartedTasks = true }
+        if request.acceptsPushedWorkflowTasks == true { connection.acceptsPushedWorkflowTasks = true }
         connection.lastPollTime = clock.now()
         // A waiting task is started in the same turn it is taken: a suspension in between would let
         // another poll or a completion take it too. Nil: none waits; `.some(nil)`: the connection closed.

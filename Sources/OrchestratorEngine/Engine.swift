@@ -476,6 +476,9 @@ public struct EngineStatistics: Sendable, Hashable {
     public var workflowTasksCompleted = 0
     /// Workflow tasks handed out in the answer to the completion of the task before them.
     public var workflowTasksReturnedWithCompletion = 0
+    /// Workflow tasks started without a poll and pushed to their worker, because a query waited
+    /// for them (connections that poll with `acceptsPushedWorkflowTasks`).
+    public var workflowTasksPushed = 0
     public var stickyHits = 0
     public var stickyFallbacks = 0
     public var activitiesStarted = 0

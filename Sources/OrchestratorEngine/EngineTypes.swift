@@ -53,6 +53,9 @@ final class ConnectionState {
     /// Whether queries covered by a task it holds are pushed to it at once, with the task's token (it
     /// polls with `answersQueriesOfStartedTasks`).
     var answersQueriesOfStartedTasks = false
+    /// Whether a task a query waits for is started and pushed to it rather than left waiting for its
+    /// poll (it polls with `acceptsPushedWorkflowTasks` and `answersQueriesInTasks`).
+    var acceptsPushedWorkflowTasks = false
     var lastPollTime: Timestamp
 
     init(handle: any EngineConnection, now: Timestamp) {

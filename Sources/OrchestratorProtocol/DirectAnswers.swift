@@ -14,6 +14,12 @@ extension ServerMessage {
             object.string("push", "workflowQuery")
             return .raw(object.finish())
         }
+        if case .push(.workflowTask(let task)) = self {
+            var object = CanonicalObjectWriter(capacity: 2)
+            try object.value("body", try encoder.encode(task, key: MemberKey("body")))
+            object.string("push", "workflowTask")
+            return .raw(object.finish())
+        }
         guard case .response(let id, let response) = self,
             let result = try response.directlyEncodedResult(by: encoder)
         else { return nil }
@@ -80,10 +86,14 @@ extension ServerMessage {
     init?(directFrom node: JSONElement) {
         guard let members = node.object else { return nil }
         if let push = members.first("push") {
-            guard push.isString("workflowQuery"), let body = members.object("body"),
-                let query = WorkflowQuery(directFrom: body)
-            else { return nil }
-            self = .push(.workflowQuery(query))
+            guard let body = members.first("body") else { return nil }
+            if push.isString("workflowQuery"), let fields = body.object, let query = WorkflowQuery(directFrom: fields) {
+                self = .push(.workflowQuery(query))
+            } else if push.isString("workflowTask"), let task = WorkflowTask(directFrom: body) {
+                self = .push(.workflowTask(task))
+            } else {
+                return nil
+            }
             return
         }
         guard members.isAbsentOrNull("error"), let rawId = members.int64("id"), rawId >= 0,

@@ -46,12 +46,14 @@ extension RequestMessage {
             guard let taskQueue = f.string("taskQueue"), let identity = f.optionalString("identity"),
                 let timeoutMs = f.optionalInt64("timeoutMs"),
                 let answersQueries = f.optionalBool("answersQueriesInTasks"),
-                let answersStarted = f.optionalBool("answersQueriesOfStartedTasks")
+                let answersStarted = f.optionalBool("answersQueriesOfStartedTasks"),
+                let acceptsPushed = f.optionalBool("acceptsPushedWorkflowTasks")
             else { return nil }
             request = .pollWorkflowTask(
                 PollWorkflowTaskRequest(
                     taskQueue: taskQueue, identity: identity, timeoutMs: timeoutMs,
-                    answersQueriesInTasks: answersQueries, answersQueriesOfStartedTasks: answersStarted))
+                    answersQueriesInTasks: answersQueries, answersQueriesOfStartedTasks: answersStarted,
+                    acceptsPushedWorkflowTasks: acceptsPushed))
         case .completeActivityTask:
             guard let taskToken = f.string("taskToken"), let identity = f.optionalString("identity") else {
                 return nil
@@ -216,6 +218,7 @@ extension Request {
             object.int("timeoutMs", body.timeoutMs)
             object.string("workflowId", body.workflowId)
         case .pollWorkflowTask(let body):
+            object.bool("acceptsPushedWorkflowTasks", body.acceptsPushedWorkflowTasks)
             object.bool("answersQueriesInTasks", body.answersQueriesInTasks)
             object.bool("answersQueriesOfStartedTasks", body.answersQueriesOfStartedTasks)
             object.string("identity", body.identity)

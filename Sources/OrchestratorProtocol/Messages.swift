@@ -24,7 +24,7 @@ public struct RequestMessage: Sendable, Hashable {
 ///
 /// - response: `{"id": 7, "op": "signalWorkflow", "result": {…}}`
 /// - error: `{"id": 7, "error": {"code": "NOT_FOUND", "message": "…"}}`; `id` 0 for errors about the connection
-/// - push: `{"push": "workflowQuery", "body": {…}}`
+/// - push: `{"push": "workflowQuery", "body": {…}}` or `{"push": "workflowTask", "body": {…}}`
 public enum ServerMessage: Sendable, Hashable {
     case response(id: UInt64, Response)
     case error(id: UInt64, OrchestratorError)
@@ -35,10 +35,15 @@ public enum ServerMessage: Sendable, Hashable {
 public enum Push: Sendable, Hashable {
     /// Answer with `respondQuery`.
     case workflowQuery(WorkflowQuery)
+    /// A workflow task started for this connection without a poll, because a query it carries waits
+    /// for it (to connections that poll with `acceptsPushedWorkflowTasks`). Run it and complete it
+    /// as a polled one.
+    case workflowTask(WorkflowTask)
 
     public var name: String {
         switch self {
         case .workflowQuery: "workflowQuery"
+        case .workflowTask: "workflowTask"
         }
     }
 }
@@ -128,6 +133,8 @@ extension ServerMessage: Codable {
             switch pushName {
             case "workflowQuery":
                 self = .push(.workflowQuery(try container.decode(WorkflowQuery.self, forKey: .body)))
+            case "workflowTask":
+                self = .push(.workflowTask(try container.decode(WorkflowTask.self, forKey: .body)))
             default:
                 throw DecodingError.dataCorruptedError(
                     forKey: .push, in: container, debugDescription: "unknown push '\(pushName)'")
@@ -157,6 +164,7 @@ extension ServerMessage: Codable {
             try container.encode(push.name, forKey: .push)
             switch push {
             case .workflowQuery(let query): try container.encode(query, forKey: .body)
+            case .workflowTask(let task): try container.encode(task, forKey: .body)
             }
         }
     }

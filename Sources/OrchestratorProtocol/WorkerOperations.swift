@@ -12,15 +12,20 @@ public struct PollWorkflowTaskRequest: Sendable, Hashable, Codable {
     /// (`WorkflowQuery.taskToken`) in that task's completion, or after it. Default false: such a
     /// query is pushed once the completion arrives, without a token.
     public var answersQueriesOfStartedTasks: Bool?
+    /// Whether this connection takes workflow tasks pushed to it (`Push.workflowTask`) when a query
+    /// waits for a task that waits for its poll; they carry the query (with `answersQueriesInTasks`).
+    /// Default false: such a task waits for the connection's next poll or completion.
+    public var acceptsPushedWorkflowTasks: Bool?
     public init(
         taskQueue: String, identity: String? = nil, timeoutMs: Int64? = nil, answersQueriesInTasks: Bool? = nil,
-        answersQueriesOfStartedTasks: Bool? = nil
+        answersQueriesOfStartedTasks: Bool? = nil, acceptsPushedWorkflowTasks: Bool? = nil
     ) {
         self.taskQueue = taskQueue
         self.identity = identity
         self.timeoutMs = timeoutMs
         self.answersQueriesInTasks = answersQueriesInTasks
         self.answersQueriesOfStartedTasks = answersQueriesOfStartedTasks
+        self.acceptsPushedWorkflowTasks = acceptsPushedWorkflowTasks
     }
 }
 

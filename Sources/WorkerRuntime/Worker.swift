@@ -185,7 +185,9 @@ public final class Worker: Service, Sendable {
             for _ in 0..<options.maxConcurrentActivities {
                 group.addTask { await self.pollActivityTasks(client) }
             }
-            group.addTask { await self.answerQueries(client, cache: cache, pushed: pushed) }
+            group.addTask {
+                await self.servePushes(client, cache: cache, pushed: pushed, eagerInbox: eagerInbox)
+            }
             group.addTask {
                 await client.waitUntilClosed()
                 self.cancelPolls()
@@ -248,7 +250,7 @@ public final class Worker: Service, Sendable {
         let poll = { (queue: String, identity: String, timeoutMs: Int64) in
             PollWorkflowTaskRequest(
                 taskQueue: queue, identity: identity, timeoutMs: timeoutMs, answersQueriesInTasks: true,
-                answersQueriesOfStartedTasks: true)
+                answersQueriesOfStartedTasks: true, acceptsPushedWorkflowTasks: true)
         }
         await pollLoop(client, poll) { response in
             // A completion may answer with the next task (the run's, or one that waited for a poll):
@@ -272,10 +274,11 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Runs a workflow task and completes it; returns the run's next task if the server handed it back.
+    /// Runs a workflow task and completes it; returns the run's next task if the server handed it back
+    /// (only when `asksForNext`: a poller's task, not a pushed one).
     private func process(
         _ task: WorkflowTask, client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries,
-        eagerInbox: AsyncStream<ActivityTask>.Continuation
+        eagerInbox: AsyncStream<ActivityTask>.Continuation, asksForNext: Bool = true
     ) async -> WorkflowTask? {
         let started = ContinuousClock.now
         var replayed = false
@@ -320,7 +323,8 @@ public final class Worker: Service, Sendable {
         }
         if !answers.isEmpty { counters.withLock { $0.queries += answers.count } }
         let requested = requestEagerExecution(&commands)
-        let (accepted, next, activities) = await complete(task, commands, queryResults: answers, client: client)
+        let (accepted, next, activities) = await complete(
+            task, commands, queryResults: answers, asksForNext: asksForNext, client: client)
         if !accepted {
             await cache.evict(runId: task.runId)
             // The server took none of the answers: those it still waits for are answered on their own.
@@ -440,13 +444,14 @@ public final class Worker: Service, Sendable {
     /// back, and the activities it started here (eager execution).
     private func complete(
         _ task: WorkflowTask, _ commands: [Command], queryResults: [RespondQueryRequest] = [],
-        client: OrchestratorClient
+        asksForNext: Bool = true, client: OrchestratorClient
     ) async -> (accepted: Bool, next: WorkflowTask?, activities: [ActivityTask]) {
         do {
             let response = try await client.send(
                 CompleteWorkflowTaskRequest(
                     taskToken: task.taskToken, commands: commands, identity: options.identity,
-                    returnNewWorkflowTask: !isStopping, queryResults: queryResults.isEmpty ? nil : queryResults))
+                    returnNewWorkflowTask: asksForNext && !isStopping,
+                    queryResults: queryResults.isEmpty ? nil : queryResults))
             return (true, response.workflowTask, response.activityTasks ?? [])
         } catch {
             Self.logger(logger, for: task).warning(
@@ -472,13 +477,29 @@ public final class Worker: Service, Sendable {
 
     // MARK: - Queries
 
-    private func answerQueries(_ client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries) async {
+    /// Answers the queries the server pushes, and runs the workflow tasks it pushes (started for
+    /// this worker because a query waits for them).
+    private func servePushes(
+        _ client: OrchestratorClient, cache: WorkflowCache, pushed: StartedTaskQueries,
+        eagerInbox: AsyncStream<ActivityTask>.Continuation
+    ) async {
         // Discarding: the loop runs as long as the connection, and a plain task group keeps every
         // finished child until it is awaited (a worker's memory grew by about 1 MB/s at C=50).
         await withDiscardingTaskGroup { group in
             for await push in client.pushes {
-                guard case .workflowQuery(let query) = push, pushed.arrived(query) == .answerNow else { continue }
-                group.addTask { await self.answer(query, client: client, cache: cache) }
+                switch push {
+                case .workflowQuery(let query):
+                    guard pushed.arrived(query) == .answerNow else { continue }
+                    group.addTask { await self.answer(query, client: client, cache: cache) }
+                case .workflowTask(let task):
+                    // Started for this worker already: it runs even when the worker is stopping. It
+                    // asks for no next task, which is for pollers.
+                    group.addTask {
+                        _ = await self.process(
+                            task, client: client, cache: cache, pushed: pushed, eagerInbox: eagerInbox,
+                            asksForNext: false)
+                    }
+                }
             }
         }
     }

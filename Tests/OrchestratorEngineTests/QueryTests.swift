@@ -107,31 +107,50 @@ struct QueryTests {
     }
 }
 
-/// The queries pushed to a fake worker, in order.
-final class PushedQueries: @unchecked Sendable {
+/// What the server pushes to a fake worker, of one kind, in order.
+final class Pushed<Item: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var queries: [WorkflowQuery] = []
+    private var items: [Item] = []
     private var reader: Task<Void, Never>?
 
-    init(_ worker: OrchestratorClient) {
+    init(_ worker: OrchestratorClient, _ pick: @escaping @Sendable (Push) -> Item?) {
         reader = Task { [weak self] in
             for await push in worker.pushes {
-                guard case .workflowQuery(let query) = push else { continue }
-                self?.lock.withLock { self?.queries.append(query) }
+                guard let item = pick(push) else { continue }
+                self?.lock.withLock { self?.items.append(item) }
             }
         }
     }
 
     deinit { reader?.cancel() }
 
-    /// The next query pushed, or a TIMEOUT error when none comes within `timeout`.
-    func next(timeout: Duration = .seconds(5)) async throws -> WorkflowQuery {
+    /// How many came and were not taken with `next`.
+    var count: Int { lock.withLock { items.count } }
+
+    /// The next one pushed, or a TIMEOUT error when none comes within `timeout`.
+    func next(timeout: Duration = .seconds(5)) async throws -> Item {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let query = lock.withLock({ queries.isEmpty ? nil : queries.removeFirst() }) { return query }
+            if let item = lock.withLock({ items.isEmpty ? nil : items.removeFirst() }) { return item }
             try await Task.sleep(for: .milliseconds(2))
         }
-        throw OrchestratorError(.timeout, "no query was pushed within \(timeout)")
+        throw OrchestratorError(.timeout, "nothing was pushed within \(timeout)")
+    }
+}
+
+/// The queries pushed to a fake worker.
+func pushedQueries(_ worker: OrchestratorClient) -> Pushed<WorkflowQuery> {
+    Pushed(worker) { push in
+        guard case .workflowQuery(let query) = push else { return nil }
+        return query
+    }
+}
+
+/// The workflow tasks pushed to a fake worker.
+func pushedTasks(_ worker: OrchestratorClient) -> Pushed<WorkflowTask> {
+    Pushed(worker) { push in
+        guard case .workflowTask(let task) = push else { return nil }
+        return task
     }
 }
 
@@ -146,12 +165,14 @@ final class SeenSignals: @unchecked Sendable {
 @Suite("Queries carried by workflow tasks", .serialized)
 struct QueriesInTasksTests {
     func poll(
-        _ worker: OrchestratorClient, answersQueriesInTasks: Bool = true, answersQueriesOfStartedTasks: Bool = false
+        _ worker: OrchestratorClient, answersQueriesInTasks: Bool = true, answersQueriesOfStartedTasks: Bool = false,
+        acceptsPushedWorkflowTasks: Bool = false, timeoutMs: Int64 = 5_000
     ) async throws -> WorkflowTask? {
         try await worker.send(
             PollWorkflowTaskRequest(
-                taskQueue: "q", timeoutMs: 5_000, answersQueriesInTasks: answersQueriesInTasks,
-                answersQueriesOfStartedTasks: answersQueriesOfStartedTasks)
+                taskQueue: "q", timeoutMs: timeoutMs, answersQueriesInTasks: answersQueriesInTasks,
+                answersQueriesOfStartedTasks: answersQueriesOfStartedTasks,
+                acceptsPushedWorkflowTasks: acceptsPushedWorkflowTasks)
         ).task
     }
 
@@ -305,7 +326,7 @@ struct QueriesInTasksTests {
     func queryOfStartedTaskAnsweredInCompletion() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            let pushes = PushedQueries(worker)
+            let pushes = pushedQueries(worker)
             let (task, query) = try await askWhileTaskStarted(
                 h, "wf-qs", worker: worker, answersQueriesOfStartedTasks: true)
             // Pushed while the task still runs: the completion has not been sent.
@@ -328,7 +349,7 @@ struct QueriesInTasksTests {
     func queryOfStartedTaskAnsweredAfterCompletion() async throws {
         try await Harness.with { h in
             let worker = try await h.worker()
-            let pushes = PushedQueries(worker)
+            let pushes = pushedQueries(worker)
             let (task, query) = try await askWhileTaskStarted(
                 h, "wf-qs2", worker: worker, answersQueriesOfStartedTasks: true)
             let pushed = try await pushes.next()
@@ -344,7 +365,7 @@ struct QueriesInTasksTests {
     func queryOfStartedTaskRoutedOnClose() async throws {
         try await Harness.with { h in
             let holder = try await h.worker("holder")
-            let pushes = PushedQueries(holder)
+            let pushes = pushedQueries(holder)
             let other = try await h.worker("other")
             let answering = answerQueries(on: other) { query in .string(query.taskToken ?? "no token") }
             defer { answering.cancel() }
@@ -380,6 +401,111 @@ struct QueriesInTasksTests {
                 #expect(try await queries[index].value.result == .string(id))
             }
             #expect(try await poll(worker)?.workflowId == "wf-plain")
+        }
+    }
+
+    @Test("a task a query waits for is started and pushed to the worker that caches the run, carrying the query")
+    func queriedTaskPushedToItsWorker() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let tasks = pushedTasks(worker)
+            try await h.start("wf-push")
+            let first = try #require(try await poll(worker, acceptsPushedWorkflowTasks: true))
+            try await h.complete(worker, first)
+            // A signal schedules the next task; no poll of the worker waits for it, and none comes.
+            try await h.signal("wf-push", "add-alert", ["alertID": "A1"])
+            #expect(tasks.count == 0)
+            let query = try await ask(h, "wf-push")
+            let task = try await tasks.next()
+            #expect(task.workflowId == "wf-push")
+            #expect(task.previousStartedEventId == first.startedEventId)
+            #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
+            let carried = try #require(task.queries)
+            #expect(carried.map(\.queryType) == ["status"])
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "pushed-task")]))
+            #expect(try await query.value.result == "pushed-task")
+            #expect(await (try h.server.engine).statistics.workflowTasksPushed == 1)
+            // Started once: the history has one start for it, and no poll finds it again.
+            #expect(try await h.types("wf-push").filter { $0 == .workflowTaskStarted }.count == 2)
+            #expect(try await poll(worker, timeoutMs: 0) == nil)
+        }
+    }
+
+    @Test("a run's first task a query waits for in the queue is pushed to a worker of the queue")
+    func queriedFirstTaskPushed() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let tasks = pushedTasks(worker)
+            // The worker has polled the queue and takes pushed tasks, and polls no more.
+            #expect(try await poll(worker, acceptsPushedWorkflowTasks: true, timeoutMs: 0) == nil)
+            try await h.start("wf-push-first")
+            let query = try await ask(h, "wf-push-first")
+            let task = try await tasks.next()
+            #expect(task.workflowId == "wf-push-first")
+            #expect(task.previousStartedEventId == 0)
+            #expect(task.events.first?.eventType == .workflowExecutionStarted)
+            let carried = try #require(task.queries)
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "first")]))
+            #expect(try await query.value.result == "first")
+        }
+    }
+
+    @Test("without acceptsPushedWorkflowTasks a queried task waits for the worker's poll")
+    func pushedTasksAreOptIn() async throws {
+        try await Harness.with { h in
+            let worker = try await h.worker()
+            let tasks = pushedTasks(worker)
+            let query = try await askWhileTaskPending(h, "wf-no-push", worker: worker)
+            let task = try #require(try await poll(worker))
+            let carried = try #require(task.queries)
+            _ = try await worker.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "polled")]))
+            #expect(try await query.value.result == "polled")
+            #expect(await (try h.server.engine).statistics.workflowTasksPushed == 0)
+            #expect(tasks.count == 0)
+        }
+    }
+
+    @Test("a pushed task whose worker goes away is retried on another worker, and its query answered there")
+    func pushedTaskOfClosedConnection() async throws {
+        try await Harness.with { h in
+            let holder = try await h.worker("holder")
+            let tasks = pushedTasks(holder)
+            let other = try await h.worker("other")
+            // The query may ride the retried task or be pushed to the other worker on its own (§8.6):
+            // either way that worker answers it.
+            let answering = answerQueries(on: other) { _ in "other, pushed" }
+            defer { answering.cancel() }
+            try await h.start("wf-push-lost")
+            try await h.complete(holder, try #require(try await poll(holder, acceptsPushedWorkflowTasks: true)))
+            // The other worker has polled the queue (no task waits there): it can take queries.
+            #expect(try await poll(other, timeoutMs: 0) == nil)
+            try await h.signal("wf-push-lost", "add-alert", ["alertID": "A1"])
+            let query = try await ask(h, "wf-push-lost")
+            let pushed = try await tasks.next()
+            // The holder never completes it: its connection closes, and the task is retried.
+            async let next = poll(other)
+            await holder.close()
+            let task = try #require(try await next)
+            #expect(task.workflowId == "wf-push-lost")
+            #expect(task.startedEventId > pushed.startedEventId)
+            let carried = task.queries ?? []
+            _ = try await other.send(
+                CompleteWorkflowTaskRequest(
+                    taskToken: task.taskToken, commands: [],
+                    queryResults: carried.map { RespondQueryRequest(queryId: $0.queryId, result: "other, in the task") }
+                ))
+            let answer = try await query.value.result
+            #expect(answer == "other, in the task" || answer == "other, pushed")
+            #expect(try await h.types("wf-push-lost").contains(.workflowTaskFailed))
         }
     }
 }

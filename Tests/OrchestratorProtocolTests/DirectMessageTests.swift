@@ -65,6 +65,8 @@ struct DirectMessageTests {
         .push(.workflowQuery(query(token: "wt:1:5:1"))),
         .response(id: 26, .pollWorkflowTask(PollWorkflowTaskResponse(task: taskWithQueries))),
         .response(id: 27, .completeWorkflowTask(CompleteWorkflowTaskResponse(workflowTask: taskWithQueries))),
+        .push(.workflowTask(taskWithQueries)),
+        .push(.workflowTask(task)),
     ]
 
     /// The text of a value written directly.
@@ -418,6 +420,7 @@ struct DirectAnswerReadingTests {
             #"{"id":1,"op":"startWorkflow","result":{"runId":"r"}}"#,
             #"{"id":1,"op":"signalWorkflow","error":{"code":"NOT_FOUND","message":"gone"}}"#,
             #"{"push":"somethingNew","body":{}}"#,
+            #"{"push":"workflowTask","body":{"taskToken":"t"}}"#,
             #"{"push":null,"id":1,"op":"ping","result":{}}"#,
             #"{"id":1,"op":"pollActivityTask","result":{"task":{"taskToken":"t"}}}"#,
             #"{"id":1,"op":"describeWorkflow","result":{}}"#,

@@ -179,30 +179,46 @@ struct RuntimeTests {
     @Test("queries see every acknowledged signal while activity results and workflow tasks are in flight")
     func queriesSeeAcknowledgedSignals() async throws {
         try await WorkerHarness.with(register: registerAll) { h in
-            let client = h.client
-            func status(_ id: String) async throws -> [Int] {
-                let response = try await client.send(
-                    QueryWorkflowRequest(workflowId: id, queryType: TallyWorkflow.tally.name))
-                return try PayloadCoding.decode([Int].self, from: response.result)
-            }
-            // Runs at once, so that commits group several runs' events and queries arrive while
-            // other events are being committed.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for run in 0..<12 {
-                    group.addTask {
-                        let id = "tally-\(run)"
-                        try await h.start(TallyWorkflow.self, id: id, input: NoArguments())
-                        for value in 1...4 {
-                            try await h.signal(id, TallyWorkflow.add, value)
-                            let seen = try await status(id)
-                            #expect(seen == Array(1...value), "\(id) after signal \(value) answered \(seen)")
-                        }
-                        try await h.signal(id, TallyWorkflow.done, NoArguments())
-                        #expect(try await h.result(TallyWorkflow.self, id: id) == [1, 2, 3, 4])
+            try await tallyRuns(h, count: 12)
+        }
+    }
+
+    @Test("with its one poller busy, a worker runs the tasks the server pushes for queries, and answers them")
+    func pushedTasksRun() async throws {
+        try await WorkerHarness.with(register: registerAll, options: { $0.workflowPollers = 1 }) { h in
+            // A query times out in 3 s, before a pushed task the worker ignored would time out (10 s).
+            try await tallyRuns(h, count: 24, queryTimeoutMs: 3_000)
+            // One poller for 24 runs: most queries find their run's task waiting for it, and the
+            // server pushes it.
+            #expect(await (try h.server.engine).statistics.workflowTasksPushed > 0)
+        }
+    }
+
+    /// `count` tally runs at once, each signalled four times and queried after each signal; runs at
+    /// once, so that commits group several runs' events and queries arrive while other events are
+    /// being committed.
+    private func tallyRuns(_ h: WorkerHarness, count: Int, queryTimeoutMs: Int64? = nil) async throws {
+        let client = h.client
+        func status(_ id: String) async throws -> [Int] {
+            let response = try await client.send(
+                QueryWorkflowRequest(workflowId: id, queryType: TallyWorkflow.tally.name, timeoutMs: queryTimeoutMs))
+            return try PayloadCoding.decode([Int].self, from: response.result)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for run in 0..<count {
+                group.addTask {
+                    let id = "tally-\(run)"
+                    try await h.start(TallyWorkflow.self, id: id, input: NoArguments())
+                    for value in 1...4 {
+                        try await h.signal(id, TallyWorkflow.add, value)
+                        let seen = try await status(id)
+                        #expect(seen == Array(1...value), "\(id) after signal \(value) answered \(seen)")
                     }
+                    try await h.signal(id, TallyWorkflow.done, NoArguments())
+                    #expect(try await h.result(TallyWorkflow.self, id: id) == [1, 2, 3, 4])
                 }
-                try await group.waitForAll()
             }
+            try await group.waitForAll()
         }
     }
 }
