@@ -21,7 +21,8 @@ extension Engine {
     /// completions and failures, query answers) on the calling thread, with no task: applies it
     /// now and calls `answer` once its writes are durable, from the commit's completion. A query is
     /// handed to its worker now and answered from the callback that the worker's answer (or its
-    /// timeout) resolves. Returns false for any other request, which ``handle(_:from:)`` serves.
+    /// timeout) resolves. Returns false for any other request, which ``handle(_:from:)`` serves; of
+    /// a workflow task's completion, the query answers it carries are given to their askers here.
     ///
     /// Call it on the engine's executor only (the server's event loop, where connections read
     /// their requests): it runs the engine's code synchronously there.
@@ -70,6 +71,10 @@ extension Engine {
         case .queryWorkflow(let body):
             let (runId, answer) = try askQuery(body, origin: connection.connectionId)
             return .queryAnswer(runId: runId, answer)
+        case .completeWorkflowTask(let body):
+            // The completion itself waits for a task; the answers it carries need not.
+            if let state = try? state(of: connection) { answerQueries(carriedBy: body, connection: state) }
+            return nil
         default:
             return nil
         }

@@ -291,6 +291,20 @@ extension Engine {
         return (execution, task)
     }
 
+    /// Answers the queries a completion carries (those its task carried, or that were pushed for it)
+    /// as the completion is read, before it reaches its turn on the actor: the worker computed them
+    /// from the state after the task's events, which were durable before the task was handed out,
+    /// whatever becomes of the commands. A completion for a task no longer held answers nothing.
+    func answerQueries(carriedBy request: CompleteWorkflowTaskRequest, connection: ConnectionState) {
+        guard let answers = request.queryResults, !answers.isEmpty,
+            let (_, task) = try? startedWorkflowTask(token: request.taskToken)
+        else { return }
+        for answer in answers where task.queries.contains(answer.queryId) || task.pushedQueries.contains(answer.queryId)
+        {
+            try? respondQuery(answer, connection: connection)
+        }
+    }
+
     /// Applies a task's commands. Returns the run's next task, started for the same connection, when
     /// the request asked for it and the completion scheduled one (events arrived while the task ran),
     /// and the activities it scheduled with eager execution, started for that connection.
@@ -302,10 +316,8 @@ extension Engine {
         let identity = request.identity ?? connection.handle.identity
         // A worker that keeps the run cached may ask for its next task in the answer.
         let wantsTask = request.returnNewWorkflowTask == true && request.stickyCache != false
-        for answer in request.queryResults ?? []
-        where task.queries.contains(answer.queryId) || task.pushedQueries.contains(answer.queryId) {
-            try? respondQuery(answer, connection: connection)
-        }
+        // Answered already if the completion came through `answerQueries(carriedBy:)`.
+        answerQueries(carriedBy: request, connection: connection)
         returnCarriedQueries(execution, task)
         if let problem = validate(commands: request.commands, for: execution) {
             failStartedWorkflowTask(
