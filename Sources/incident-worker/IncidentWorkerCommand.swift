@@ -32,7 +32,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Workflow task polls in flight (default: --concurrency, at most 8). More start tasks sooner, each carrying fewer events (more work per workflow); a task a query waits for is pushed to the worker without a poll."
+            "Workflow task polls in flight (default: --concurrency, at most 6). More start tasks sooner, each carrying fewer events (more work per workflow); a task a query waits for is pushed to the worker without a poll."
     )
     var workflowPollers: Int?
 
@@ -80,7 +80,7 @@ struct IncidentWorkerCommand: AsyncParsableCommand {
         options.tls = try connection.tlsContext()
         options.maxConcurrentActivities = concurrency
         options.maxEagerActivities = concurrency
-        options.workflowPollers = workflowPollers ?? max(2, min(concurrency, 8))
+        options.workflowPollers = workflowPollers ?? max(2, min(concurrency, 6))
         let worker = Worker(options: options, registry: registry, logger: logger)
         logger.info("notifications go to \(logPath)")
         let group = ServiceGroup(
