@@ -117,12 +117,17 @@ extension Engine {
         connection.handle.push(.workflowQuery(query.query))
     }
 
-    /// A connection that polls `taskQueue`, preferring one with a poll waiting (it is idle).
-    func pickConnection(for taskQueue: String) -> ConnectionState? {
-        if let poller = taskQueues[taskQueue]?.workflowPollers.last, let connection = connections[poller.connectionId] {
+    /// A connection that polls `taskQueue` and is `eligible`, preferring one with a poll waiting (it
+    /// is idle), else the one that polled last.
+    func pickConnection(
+        for taskQueue: String, where eligible: (ConnectionState) -> Bool = { _ in true }
+    ) -> ConnectionState? {
+        if let poller = taskQueues[taskQueue]?.workflowPollers.last, let connection = connections[poller.connectionId],
+            eligible(connection)
+        {
             return connection
         }
-        return connections.values.filter { $0.workflowQueues.contains(taskQueue) }.max {
+        return connections.values.filter { $0.workflowQueues.contains(taskQueue) && eligible($0) }.max {
             $0.lastPollTime < $1.lastPollTime
         }
     }

@@ -86,14 +86,11 @@ extension Engine {
         case .sticky(let connectionId):
             target = connections[connectionId]
         case .queued where execution.persisted.previousStartedEventId == 0:
-            target = connections.values.filter {
-                $0.acceptsPushedWorkflowTasks && $0.answersQueriesInTasks && $0.workflowQueues.contains(task.taskQueue)
-            }.max { $0.lastPollTime < $1.lastPollTime }
+            target = pickConnection(for: task.taskQueue, where: \.takesPushedTasks)
         default:
             return false
         }
-        guard let target, target.acceptsPushedWorkflowTasks, target.answersQueriesInTasks,
-            let delivery = beginWorkflowTask(execution, connectionId: target.id)
+        guard let target, target.takesPushedTasks, let delivery = beginWorkflowTask(execution, connectionId: target.id)
         else { return false }
         statistics.workflowTasksPushed += 1
         target.handle.push(.workflowTask(delivery.task))
@@ -299,7 +296,17 @@ extension Engine {
         guard let answers = request.queryResults, !answers.isEmpty,
             let (_, task) = try? startedWorkflowTask(token: request.taskToken)
         else { return }
-        for answer in answers where task.queries.contains(answer.queryId) || task.pushedQueries.contains(answer.queryId)
+        answerQueries(answers, of: task, connection: connection)
+    }
+
+    /// Answers those of `answers` that name a query `task` carried or had pushed for it and that
+    /// still wait (the early path above may have answered them).
+    private func answerQueries(
+        _ answers: [RespondQueryRequest], of task: WorkflowTaskState, connection: ConnectionState
+    ) {
+        for answer in answers
+        where queries[answer.queryId] != nil
+            && (task.queries.contains(answer.queryId) || task.pushedQueries.contains(answer.queryId))
         {
             try? respondQuery(answer, connection: connection)
         }
@@ -316,8 +323,9 @@ extension Engine {
         let identity = request.identity ?? connection.handle.identity
         // A worker that keeps the run cached may ask for its next task in the answer.
         let wantsTask = request.returnNewWorkflowTask == true && request.stickyCache != false
-        // Answered already if the completion came through `answerQueries(carriedBy:)`.
-        answerQueries(carriedBy: request, connection: connection)
+        // Already answered when the completion was read (`answerQueries(carriedBy:)`), unless it
+        // reached the engine another way.
+        answerQueries(request.queryResults ?? [], of: task, connection: connection)
         returnCarriedQueries(execution, task)
         if let problem = validate(commands: request.commands, for: execution) {
             failStartedWorkflowTask(

@@ -56,6 +56,8 @@ final class ConnectionState {
     /// Whether a task a query waits for is started and pushed to it rather than left waiting for its
     /// poll (it polls with `acceptsPushedWorkflowTasks` and `answersQueriesInTasks`).
     var acceptsPushedWorkflowTasks = false
+    /// Whether a task a query waits for may be pushed to it: the task carries the query.
+    var takesPushedTasks: Bool { acceptsPushedWorkflowTasks && answersQueriesInTasks }
     var lastPollTime: Timestamp
 
     init(handle: any EngineConnection, now: Timestamp) {

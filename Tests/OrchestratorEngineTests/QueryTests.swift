@@ -176,6 +176,14 @@ struct QueriesInTasksTests {
         ).task
     }
 
+    /// Completes `task` with no commands, answering every query it carries with `result`.
+    func completeAnswering(_ worker: OrchestratorClient, _ task: WorkflowTask, with result: JSONValue) async throws {
+        _ = try await worker.send(
+            CompleteWorkflowTaskRequest(
+                taskToken: task.taskToken, commands: [],
+                queryResults: (task.queries ?? []).map { RespondQueryRequest(queryId: $0.queryId, result: result) }))
+    }
+
     /// Asks run `id` a query; returns once the server holds it (one more query pending than before).
     func ask(_ h: Harness, _ id: String) async throws -> Task<QueryWorkflowResponse, any Error> {
         let engine = try h.server.engine
@@ -213,10 +221,7 @@ struct QueriesInTasksTests {
             let carried = try #require(task.queries)
             #expect(carried.map(\.queryType) == ["status"])
             #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "from-task")]))
+            try await completeAnswering(worker, task, with: "from-task")
             #expect(try await query.value.result == "from-task")
         }
     }
@@ -313,11 +318,8 @@ struct QueriesInTasksTests {
             try await h.complete(worker, first)
             let next = try #require(try await poll(worker))
             #expect(next.events.contains { $0.eventType == .workflowExecutionSignaled })
-            let carried = try #require(next.queries)
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: next.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "after-signal")]))
+            _ = try #require(next.queries)
+            try await completeAnswering(worker, next, with: "after-signal")
             #expect(try await query.value.result == "after-signal")
         }
     }
@@ -393,11 +395,8 @@ struct QueriesInTasksTests {
             for (index, id) in ["wf-queried-1", "wf-queried-2"].enumerated() {
                 let task = try #require(try await poll(worker))
                 #expect(task.workflowId == id)
-                let carried = try #require(task.queries)
-                _ = try await worker.send(
-                    CompleteWorkflowTaskRequest(
-                        taskToken: task.taskToken, commands: [],
-                        queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: .string(id))]))
+                _ = try #require(task.queries)
+                try await completeAnswering(worker, task, with: .string(id))
                 #expect(try await queries[index].value.result == .string(id))
             }
             #expect(try await poll(worker)?.workflowId == "wf-plain")
@@ -422,10 +421,7 @@ struct QueriesInTasksTests {
             #expect(task.events.contains { $0.eventType == .workflowExecutionSignaled })
             let carried = try #require(task.queries)
             #expect(carried.map(\.queryType) == ["status"])
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "pushed-task")]))
+            try await completeAnswering(worker, task, with: "pushed-task")
             #expect(try await query.value.result == "pushed-task")
             #expect(await (try h.server.engine).statistics.workflowTasksPushed == 1)
             // Started once: the history has one start for it, and no poll finds it again.
@@ -447,11 +443,8 @@ struct QueriesInTasksTests {
             #expect(task.workflowId == "wf-push-first")
             #expect(task.previousStartedEventId == 0)
             #expect(task.events.first?.eventType == .workflowExecutionStarted)
-            let carried = try #require(task.queries)
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "first")]))
+            _ = try #require(task.queries)
+            try await completeAnswering(worker, task, with: "first")
             #expect(try await query.value.result == "first")
         }
     }
@@ -463,11 +456,8 @@ struct QueriesInTasksTests {
             let tasks = pushedTasks(worker)
             let query = try await askWhileTaskPending(h, "wf-no-push", worker: worker)
             let task = try #require(try await poll(worker))
-            let carried = try #require(task.queries)
-            _ = try await worker.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: [RespondQueryRequest(queryId: carried[0].queryId, result: "polled")]))
+            _ = try #require(task.queries)
+            try await completeAnswering(worker, task, with: "polled")
             #expect(try await query.value.result == "polled")
             #expect(await (try h.server.engine).statistics.workflowTasksPushed == 0)
             #expect(tasks.count == 0)
@@ -497,12 +487,7 @@ struct QueriesInTasksTests {
             let task = try #require(try await next)
             #expect(task.workflowId == "wf-push-lost")
             #expect(task.startedEventId > pushed.startedEventId)
-            let carried = task.queries ?? []
-            _ = try await other.send(
-                CompleteWorkflowTaskRequest(
-                    taskToken: task.taskToken, commands: [],
-                    queryResults: carried.map { RespondQueryRequest(queryId: $0.queryId, result: "other, in the task") }
-                ))
+            try await completeAnswering(other, task, with: "other, in the task")
             let answer = try await query.value.result
             #expect(answer == "other, in the task" || answer == "other, pushed")
             #expect(try await h.types("wf-push-lost").contains(.workflowTaskFailed))

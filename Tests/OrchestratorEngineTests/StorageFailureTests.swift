@@ -216,23 +216,24 @@ struct StorageFailureTests {
             return
         }
         #expect(started.started)
+        /// The error `request`, served immediately, was answered with; nil (an issue) if none.
+        func refused(_ name: String, _ request: Request) async -> ErrorCode? {
+            #expect(await immediately(name, request))
+            guard case .failure(let error)? = await answered(name) else {
+                Issue.record("\(name) was not refused")
+                return nil
+            }
+            return error.code
+        }
         // A mistake is answered at once, with its error.
         #expect(
-            await immediately("missing", .signalWorkflow(SignalWorkflowRequest(workflowId: "nope", signalName: "s"))))
-        guard case .failure(let missing)? = await answered("missing") else {
-            Issue.record("a signal to a missing workflow was not refused")
-            return
-        }
-        #expect(missing.code == .notFound)
+            await refused("missing", .signalWorkflow(SignalWorkflowRequest(workflowId: "nope", signalName: "s")))
+                == .notFound)
         // A query is handed to a worker at once and answered from a callback too; with none polling
         // its task queue, at once with NO_WORKER.
         #expect(
-            await immediately("query", .queryWorkflow(QueryWorkflowRequest(workflowId: "w", queryType: "status"))))
-        guard case .failure(let noWorker)? = await answered("query") else {
-            Issue.record("the query got no answer")
-            return
-        }
-        #expect(noWorker.code == .noWorker)
+            await refused("query", .queryWorkflow(QueryWorkflowRequest(workflowId: "w", queryType: "status")))
+                == .noWorker)
 
         store.hold()
         #expect(await immediately("held", .signalWorkflow(SignalWorkflowRequest(workflowId: "w", signalName: "s"))))
